@@ -1,0 +1,155 @@
+"""RunSpec (what the user asked for) and CellSpec (one unit of work with a stable id).
+
+A run is given by CLI flags on top of a TOML preset. Presets ship in benchmark/presets/;
+``--preset NAME`` finds one there, ``--preset path/to/file.toml`` reads any file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from benchmark.errors import UserError
+from benchmark.hashing import stable_hash, to_jsonable
+from benchmark.overrides import apply_overrides
+from benchmark.training import TrainRecipe
+
+try:  # Python 3.11+
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+DEFAULT_RESULTS = "results/results.sqlite"
+
+
+@dataclass(frozen=True)
+class MetricOptions:
+    """How the harness measures; part of each row id, so a change re-measures."""
+
+    relearn: bool = True
+    relearn_per_class: int = 100
+    relearn_max_epochs: int = 10
+    relearn_lr: float = 0.001
+    relearn_margin: float = 0.05  # threshold = original forget accuracy - margin
+    mia: bool = True
+
+
+@dataclass
+class RunSpec:
+    """Everything a ``run`` needs; built from a preset, then CLI flags on top."""
+
+    methods: list[str] = field(default_factory=lambda: ["unsir", "fisher", "retrain", "finetune"])
+    models: list[str] = field(default_factory=lambda: ["smallcnn"])
+    datasets: list[str] = field(default_factory=lambda: ["digits"])
+    forget: list[str] = field(default_factory=lambda: ["3"])
+    seeds: list[int] = field(default_factory=lambda: [0])
+    device: str = "auto"
+    data_root: str | None = None
+    results: str = DEFAULT_RESULTS
+    cache_dir: str | None = None
+    train: TrainRecipe = field(default_factory=TrainRecipe)
+    # Per-model and per-data-set recipe changes, applied in that order on top of ``train``.
+    train_by_model: dict[str, dict[str, Any]] = field(default_factory=dict)
+    train_by_dataset: dict[str, dict[str, Any]] = field(default_factory=dict)
+    model_kwargs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    method_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    metrics: MetricOptions = field(default_factory=MetricOptions)
+    rerun: bool = False
+    preset: str | None = None
+
+    def recipe_for(self, model: str, dataset: str) -> TrainRecipe:
+        recipe = self.train
+        for table, key in ((self.train_by_model, model), (self.train_by_dataset, dataset)):
+            if key in table:
+                recipe = apply_overrides(recipe, table[key], f"train.{key}")
+        return recipe
+
+    def resolved_cache_dir(self) -> Path:
+        if self.cache_dir:
+            return Path(self.cache_dir)
+        if os.environ.get("UNLEARN_CACHE_DIR"):
+            return Path(os.environ["UNLEARN_CACHE_DIR"])
+        return Path(self.results).parent / "cache"
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    """One (model, data set, forget set, seed, method) unit: one row in the results."""
+
+    model: str
+    model_kwargs: dict[str, Any]
+    dataset: str
+    forget: tuple[int, ...]
+    seed: int
+    recipe: TrainRecipe
+    method: str
+    method_config: Any
+    device_type: str
+    metrics: MetricOptions
+
+    @property
+    def row_id(self) -> str:
+        return stable_hash(self.as_dict())
+
+    def as_dict(self) -> dict[str, Any]:
+        return to_jsonable(dataclasses.asdict(self) | {"method_config": self.method_config})
+
+
+# ----------------------------------------------------------------------------- presets
+def preset_names() -> list[str]:
+    folder = resources.files("benchmark") / "presets"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def read_preset(name_or_path: str) -> dict[str, Any]:
+    """The TOML table of a shipped preset name or a file path."""
+    path = Path(name_or_path)
+    if path.suffix == ".toml" and path.exists():
+        text = path.read_text()
+    else:
+        candidate = resources.files("benchmark") / "presets" / f"{name_or_path}.toml"
+        if not candidate.is_file():
+            raise UserError(
+                f"unknown preset {name_or_path!r}; known: {', '.join(preset_names())} "
+                "(or give a path to a .toml file)"
+            )
+        text = candidate.read_text()
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise UserError(f"preset {name_or_path!r} is not valid TOML: {error}") from None
+
+
+def spec_from_preset(table: dict[str, Any], name: str | None = None) -> RunSpec:
+    """Build a RunSpec from a preset table (keys mirror the CLI flags)."""
+    spec = RunSpec(preset=name)
+    simple = {"methods", "models", "datasets", "forget", "seeds", "device", "data_root",
+              "results", "cache_dir"}
+    for key, value in table.items():
+        if key in simple:
+            setattr(spec, key, value)
+        elif key == "train":
+            base = {k: v for k, v in value.items() if not isinstance(v, dict)}
+            spec.train = apply_overrides(spec.train, base, "train")
+            spec.train_by_model = dict(value.get("model", {}))
+            spec.train_by_dataset = dict(value.get("dataset", {}))
+        elif key == "model_kwargs":
+            spec.model_kwargs = dict(value)
+        elif key == "metrics":
+            spec.metrics = apply_overrides(spec.metrics, value, "metrics")
+        elif key == "methods_config":
+            spec.method_settings = {m: dict(v) for m, v in value.items()}
+        elif key == "description":
+            continue
+        else:
+            raise UserError(f"preset {name!r}: unknown key {key!r}")
+    for key in ("methods", "models", "datasets", "forget"):
+        value = getattr(spec, key)
+        if isinstance(value, str):
+            setattr(spec, key, [value])
+    spec.forget = [str(v) for v in spec.forget]
+    return spec

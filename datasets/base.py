@@ -1,0 +1,74 @@
+"""The in-memory image data set every loader returns: uint8 tensors, decoded once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import torch
+
+from benchmark.registry import Registry
+
+
+@dataclass(frozen=True)
+class ImageDataset:
+    """Train and test splits as uint8 ``N x C x H x W`` images and int64 labels.
+
+    ``mean`` and ``std`` are the per-channel normalisation in [0, 1] units that models see;
+    normalisation and augmentation happen batch-wise on the device (see benchmark.training).
+    """
+
+    name: str
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    classes: tuple[str, ...]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        for split, x, y in (("train", self.train_x, self.train_y), ("test", self.test_x, self.test_y)):
+            if x.dtype != torch.uint8 or x.dim() != 4:
+                raise ValueError(f"{self.name} {split} images must be uint8 N x C x H x W")
+            if y.dtype != torch.int64 or y.shape[0] != x.shape[0]:
+                raise ValueError(f"{self.name} {split} labels must be int64 with one per image")
+        if len(self.mean) != self.channels or len(self.std) != self.channels:
+            raise ValueError(f"{self.name}: mean/std need one value per channel")
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def channels(self) -> int:
+        return int(self.train_x.shape[1])
+
+    @property
+    def image_size(self) -> int:
+        return int(self.train_x.shape[-1])
+
+    def to(self, device: torch.device | str) -> ImageDataset:
+        """The same data on ``device`` (kept uint8: four times less memory than float)."""
+        return replace(
+            self,
+            train_x=self.train_x.to(device),
+            train_y=self.train_y.to(device),
+            test_x=self.test_x.to(device),
+            test_y=self.test_y.to(device),
+        )
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """Where loaders find files: a data root (folder or archive) and a decode cache."""
+
+    data_root: str | None = None
+    cache_dir: str | None = None
+    seed: int = 0
+
+
+# A loader takes a DataSource and returns the data set; it raises UserError for missing data.
+DatasetLoader = Callable[[DataSource], ImageDataset]
+
+DATASETS: Registry[DatasetLoader] = Registry("data set", "unlearning_bench.datasets")

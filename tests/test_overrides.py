@@ -1,0 +1,43 @@
+"""--set parsing and typed overrides of hyperparameter dataclasses."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmark.errors import UserError
+from benchmark.overrides import apply_overrides, parse_assignments
+from benchmark.training import TrainRecipe
+from methods.unsir import UnsirConfig
+
+
+def test_parse_assignments_groups_by_section() -> None:
+    parsed = parse_assignments(["unsir.impair_lr=0.05", "train.epochs=3", "unsir.quirk_label_zero=true"])
+    assert parsed == {"unsir": {"impair_lr": 0.05, "quirk_label_zero": True}, "train": {"epochs": 3}}
+
+
+def test_overrides_are_typed() -> None:
+    config = apply_overrides(UnsirConfig(), {"impair_lr": 1, "noise_steps": 7}, "unsir")
+    assert config.impair_lr == 1.0 and isinstance(config.impair_lr, float)
+    assert config.noise_steps == 7
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"no_such": 1}, "unknown setting unsir.no_such"),
+    ({"noise_steps": 1.5}, "must be a whole number"),
+    ({"quirk_label_zero": "maybe"}, "must be true or false"),
+])
+def test_bad_overrides_are_user_errors(values: dict, message: str) -> None:
+    with pytest.raises(UserError, match=message):
+        apply_overrides(UnsirConfig(), values, "unsir")
+
+
+def test_literal_and_optional_fields() -> None:
+    recipe = apply_overrides(TrainRecipe(), {"optimizer": "adam", "grad_clip_value": None}, "train")
+    assert recipe.optimizer == "adam" and recipe.grad_clip_value is None
+    with pytest.raises(UserError, match="choose one of"):
+        apply_overrides(TrainRecipe(), {"optimizer": "lbfgs"}, "train")
+
+
+def test_malformed_assignment() -> None:
+    with pytest.raises(UserError, match="bad --set"):
+        parse_assignments(["impair_lr=0.1"])
