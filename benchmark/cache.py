@@ -31,6 +31,10 @@ class CheckpointCache:
     def _paths(self, kind: str, key: str) -> tuple[Path, Path]:
         return self.root / f"{kind}-{key}.pt", self.root / f"{kind}-{key}.json"
 
+    def path(self, kind: str, key: str) -> Path:
+        """Where the weights of ``kind``/``key`` are (or would be) stored."""
+        return self._paths(kind, key)[0]
+
     def load(self, kind: str, key: str) -> tuple[dict[str, torch.Tensor], dict[str, Any]] | None:
         """The cached state dict and metadata, or None when absent or failing verification."""
         weights_path, meta_path = self._paths(kind, key)

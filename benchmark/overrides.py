@@ -46,7 +46,10 @@ def apply_overrides(config: Any, values: dict[str, Any], what: str) -> Any:
             known = ", ".join(sorted(fields))
             raise UserError(f"unknown setting {what}.{key}; known: {known}")
         changes[key] = _coerce(value, hints[key], f"{what}.{key}")
-    return dataclasses.replace(config, **changes)
+    try:  # configs check their own ranges in __post_init__
+        return dataclasses.replace(config, **changes)
+    except ValueError as error:
+        raise UserError(f"bad {what} setting: {error}") from None
 
 
 def _coerce(value: Any, hint: Any, name: str) -> Any:

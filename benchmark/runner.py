@@ -45,6 +45,7 @@ class GroupContext:
     original: nn.Module
     original_seconds: float
     original_cached: bool
+    original_path: str
 
 
 def run(spec: RunSpec, reporter: Reporter | None = None) -> list[dict[str, Any]]:
@@ -81,7 +82,7 @@ def _run_group(spec, group, cells, todo, engine, cache, store, reporter) -> list
     rows = []
     for forget in group.forget_sets:
         forget_cells = [c for c in cells if c.forget == forget]
-        gold, gold_seconds, gold_cached = _gold(spec, context, forget, cache, reporter)
+        gold, gold_seconds, gold_cached, gold_path = _gold(spec, context, forget, cache, reporter)
         evaluator = Evaluator(group.data, forget, context.original, gold, engine,
                               context.normalizer, spec.metrics, group.seed)
         for item in forget_cells:
@@ -92,11 +93,15 @@ def _run_group(spec, group, cells, todo, engine, cache, store, reporter) -> list
             reporter.step(f"{label} (unlearning)")
             if item.method == "original":
                 model, seconds = context.original, context.original_seconds
-                extra = {"cached": context.original_cached}
+                extra, model_path = {"cached": context.original_cached}, context.original_path
             elif item.method == "retrain":
-                model, seconds, extra = gold, gold_seconds, {"cached": gold_cached}
+                model, seconds, extra, model_path = gold, gold_seconds, {"cached": gold_cached}, gold_path
             else:
                 model, seconds, extra = _unlearn(spec, context, item, forget)
+                model_path = None
+                if spec.save_models:
+                    cache.save("unlearned", item.row_id, model.state_dict(), {"method": item.method})
+                    model_path = str(cache.path("unlearned", item.row_id))
             reporter.step(f"{label} (metrics)")
             with engine.timer() as metric_time:
                 metrics = evaluator.evaluate(model)
@@ -105,6 +110,7 @@ def _run_group(spec, group, cells, todo, engine, cache, store, reporter) -> list
                 gold_seconds / seconds if item.method != "original" and seconds > 0 else None
             )
             row = _row(item, metrics, seconds, metric_time["seconds"], extra, meta, spec)
+            row["artifacts"] = {"model_path": model_path, "original_path": context.original_path}
             store.put(row)
             rows.append(row)
             reporter.advance(row)
@@ -141,7 +147,7 @@ def _prepare_group(spec, group, engine, cache, reporter) -> GroupContext:
         cache.save("original", key, model.state_dict(), {"train_seconds": seconds, "recipe": to_jsonable(recipe)})
     model.eval()
     return GroupContext(group, engine, normalizer, lambda: new_model(1), model, seconds,
-                        cached is not None)
+                        cached is not None, str(cache.path("original", key)))
 
 
 def _gold(spec, context: GroupContext, forget, cache, reporter):
@@ -156,14 +162,14 @@ def _gold(spec, context: GroupContext, forget, cache, reporter):
     if cached is not None:
         model = engine.prepare(context.new_model())
         model.load_state_dict(cached[0])
-        return model.eval(), float(cached[1]["unlearn_seconds"]), True
+        return model.eval(), float(cached[1]["unlearn_seconds"]), True, str(cache.path("retrain", key))
     reporter.step(f"{group.model}/{group.dataset} seed {group.seed}: retraining without {list(forget)}")
     request = build_request(method, group.data, forget, group.seed, engine, recipe,
                             context.new_model, context.normalizer)
     with engine.timer() as timing:
         model = method.unlearn(copy.deepcopy(context.original), request)
     cache.save("retrain", key, model.state_dict(), {"unlearn_seconds": timing["seconds"]})
-    return model.eval(), timing["seconds"], False
+    return model.eval(), timing["seconds"], False, str(cache.path("retrain", key))
 
 
 def _unlearn(spec, context: GroupContext, item: CellSpec, forget):
@@ -197,7 +203,7 @@ def _row(item: CellSpec, metrics, seconds, metric_seconds, extra, meta, spec) ->
         "device": item.device_type,
         "zero_glance": int(zero_glance),
         "access": access,
-        "spec": item.as_dict() | {"preset": spec.preset},
+        "spec": item.as_dict() | {"preset": spec.preset, "data_root": spec.data_root},
         "hparams": to_jsonable(item.method_config),
         "metrics": metrics,
         "timings": {"unlearn_s": seconds, "metrics_s": metric_seconds, **extra},

@@ -59,6 +59,8 @@ class RunSpec:
     method_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     metrics: MetricOptions = field(default_factory=MetricOptions)
     rerun: bool = False
+    # Keep each unlearned model's weights (for GradCAM in reports); originals are always cached.
+    save_models: bool = False
     preset: str | None = None
 
     def recipe_for(self, model: str, dataset: str) -> TrainRecipe:
@@ -128,7 +130,7 @@ def spec_from_preset(table: dict[str, Any], name: str | None = None) -> RunSpec:
     """Build a RunSpec from a preset table (keys mirror the CLI flags)."""
     spec = RunSpec(preset=name)
     simple = {"methods", "models", "datasets", "forget", "seeds", "device", "data_root",
-              "results", "cache_dir"}
+              "results", "cache_dir", "save_models"}
     for key, value in table.items():
         if key in simple:
             setattr(spec, key, value)

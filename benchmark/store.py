@@ -35,12 +35,13 @@ CREATE TABLE IF NOT EXISTS results (
     metrics TEXT NOT NULL,
     timings TEXT NOT NULL,
     provenance TEXT NOT NULL,
+    artifacts TEXT NOT NULL DEFAULT '{}',
     created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS results_cell ON results (model, dataset, forget, seed);
 """
 
-JSON_COLUMNS = ("access", "spec", "hparams", "metrics", "timings", "provenance")
+JSON_COLUMNS = ("access", "spec", "hparams", "metrics", "timings", "provenance", "artifacts")
 
 
 class ResultStore:
@@ -78,6 +79,7 @@ class ResultStore:
     def put(self, row: dict[str, Any]) -> None:
         """Insert or replace one row; ``row`` holds the columns, JSON ones as Python objects."""
         values = dict(row)
+        values.setdefault("artifacts", {})
         for column in JSON_COLUMNS:
             values[column] = json.dumps(
                 _nan_to_none(values[column]), sort_keys=True, default=_json_default, allow_nan=False

@@ -43,6 +43,10 @@ class TrainRecipe:
     plateau_factor: float = 0.5
     plateau_patience: int = 3
 
+    def __post_init__(self) -> None:
+        if self.epochs < 0 or self.batch_size < 1 or self.lr < 0:
+            raise ValueError("epochs must be >= 0, batch_size >= 1 and lr >= 0")
+
     def as_dict(self) -> dict:
         return asdict(self)
 

@@ -65,6 +65,15 @@ class UnsirConfig:
     quirk_train_mode_noise: bool = False
     quirk_first_retain_samples: bool = False
 
+    def __post_init__(self) -> None:
+        if self.retain_per_class < 1:
+            raise ValueError("retain_per_class must be at least 1 (an empty retain subset cannot repair)")
+        for name in ("noise_batch", "noise_copies", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+        if min(self.noise_steps, self.impair_epochs, self.repair_epochs) < 0:
+            raise ValueError("step and epoch counts cannot be negative")
+
 
 @METHODS.register("unsir")
 class Unsir(UnlearningMethod):

@@ -1,0 +1,58 @@
+"""The scikit-learn digits set: 1,797 8x8 grayscale handwritten digits, embedded and offline.
+
+The images ship inside scikit-learn, so this data set needs no download and no data root:
+it is the default for quick CPU runs. Values 0..16 are scaled to 0..255 uint8. The train/test
+split is stratified 80/20 per class with a fixed seed that does not depend on
+``DataSource.seed``, so every run and every seed sees the same test set.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from datasets.base import DATASETS, DataSource, ImageDataset
+from datasets.imagefolder import channel_stats
+
+TEST_FRACTION = 0.2
+SPLIT_SEED = 20240101  # fixed on purpose: the split must never change between runs
+
+
+def stratified_split(
+    labels: np.ndarray, test_fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted train and test indices with ``round(test_fraction * n)`` test items per class."""
+    rng = np.random.default_rng(seed)
+    train, test = [], []
+    for label in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == label))
+        n_test = int(round(test_fraction * len(members)))
+        test.append(members[:n_test])
+        train.append(members[n_test:])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
+
+
+@DATASETS.register("digits")
+def load_digits(source: DataSource) -> ImageDataset:
+    """The scikit-learn digits, ``N x 1 x 8 x 8`` uint8, classes "0".."9" (``source`` unused)."""
+    from sklearn.datasets import load_digits as sklearn_digits  # import cost only when used
+
+    bunch = sklearn_digits()
+    # 0..16 -> 0..255: x * 255 / 16, rounded, so 16 maps to exactly 255.
+    images = np.rint(bunch.images * (255.0 / 16.0)).clip(0, 255).astype(np.uint8)
+    labels = bunch.target.astype(np.int64)
+    train, test = stratified_split(labels, TEST_FRACTION, SPLIT_SEED)
+    x = torch.from_numpy(images).unsqueeze(1)
+    y = torch.from_numpy(labels)
+    train_x = x[train].contiguous()
+    mean, std = channel_stats(train_x)
+    return ImageDataset(
+        name="digits",
+        train_x=train_x,
+        train_y=y[train].contiguous(),
+        test_x=x[test].contiguous(),
+        test_y=y[test].contiguous(),
+        classes=tuple(str(d) for d in range(10)),
+        mean=mean,
+        std=std,
+    )
