@@ -31,6 +31,9 @@ def build_request(
     Access.FORGET: a zero-glance method's request holds no reference to them at all.
     """
     forget, retain = split_forget_retain(data.train_x, data.train_y, forget_classes)
+    monitor = None
+    if recipe.schedule == "plateau" and recipe.plateau_monitor == "test":
+        monitor = split_forget_retain(data.test_x, data.test_y, forget_classes)[1]
     if len(retain) == 0:
         raise UserError("no retained training samples: the retain set is empty")
     needs = frozenset(method.needs)
@@ -51,4 +54,5 @@ def build_request(
         _retain=retain if Access.RETAIN in needs else None,
         _retain_subset=subset,
         _forget=forget if Access.FORGET in needs else None,
+        schedule_monitor=monitor,
     )

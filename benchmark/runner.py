@@ -139,9 +139,11 @@ def _prepare_group(spec, group, engine, cache, reporter) -> GroupContext:
         seconds = float(cached[1]["train_seconds"])
     else:
         train = LabelledImages(device_data.train_x, device_data.train_y)
+        monitor = LabelledImages(device_data.test_x, device_data.test_y) \
+            if recipe.plateau_monitor == "test" else None
         reporter.step(f"{group.model}/{group.dataset} seed {group.seed}: training original")
         with engine.timer() as timing:
-            train_with_recipe(model, train, recipe, engine, normalizer, group.seed,
+            train_with_recipe(model, train, recipe, engine, normalizer, group.seed, monitor,
                               on_epoch=reporter.epoch_callback(recipe.epochs))
         seconds = timing["seconds"]
         cache.save("original", key, model.state_dict(), {"train_seconds": seconds, "recipe": to_jsonable(recipe)})

@@ -39,9 +39,11 @@ class TrainRecipe:
     flip: bool = True
     # Clip gradient *values* (not the norm), as the UNSIR reference code does; None = off.
     grad_clip_value: float | None = None
-    # ReduceLROnPlateau settings, monitored on the test loss as in the UNSIR reference code.
+    # ReduceLROnPlateau settings. The UNSIR reference code steps it on the *test* loss;
+    # "test" reproduces that (test data then steers training: use only to reproduce it).
     plateau_factor: float = 0.5
     plateau_patience: int = 3
+    plateau_monitor: Literal["train", "test"] = "train"
 
     def __post_init__(self) -> None:
         if self.epochs < 0 or self.batch_size < 1 or self.lr < 0:
@@ -135,7 +137,7 @@ def train_with_recipe(
         )
         losses.append(loss)
         if plateau is not None:
-            plateau.step(mean_loss(model, monitor or data, engine, normalizer))
+            plateau.step(mean_loss(model, monitor if monitor is not None else data, engine, normalizer))
         if on_epoch is not None:
             on_epoch(epoch, loss)
     return losses

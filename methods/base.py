@@ -52,6 +52,9 @@ class UnlearnRequest:
     _retain: LabelledImages | None = None
     _retain_subset: SubsetProvider | None = None
     _forget: LabelledImages | None = None
+    # Retain-class test samples, set only when the original's recipe steps its learning rate
+    # on the test loss (plateau_monitor="test"), so a retrain can follow the same recipe.
+    schedule_monitor: LabelledImages | None = None
     # How many samples of each kind the method drew; stored with the results.
     samples_seen: dict[str, int] = field(default_factory=dict)
 

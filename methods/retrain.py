@@ -47,5 +47,5 @@ class Retrain(UnlearningMethod):
         fresh = request.engine.prepare(request.new_model())
         retain = request.retain().to(request.engine.device)
         train_with_recipe(fresh, retain, recipe, request.engine, request.normalizer,
-                          seed=request.seed + 1)
+                          seed=request.seed + 1, monitor=request.schedule_monitor)
         return fresh

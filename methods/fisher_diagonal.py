@@ -1,0 +1,106 @@
+"""Diagonal of the Fisher information of a classifier over a data set, batched with torch.func.
+
+    F = (1/N) sum_n sum_c p_c(x_n) * (d log p_c(x_n) / d theta)^2
+
+the expectation over the model's own predictive distribution (the "true" Fisher, not the
+empirical one that uses the labels), averaged over the N samples. This is exactly what the
+Fisher-forgetting reference code computes (``hessian`` in the SSD repository and in
+Golatkar's notebook: a batch-size-1 DataLoader, ``grad2_acc += prob[:, y] * grad**2`` for
+every class y, then ``grad2_acc /= len(train_loader)``), but batched:
+
+* one forward pass per sample, vmapped over a chunk of ``batch_size`` samples
+  (``torch.func.vjp`` inside ``torch.func.vmap``), then C vector-Jacobian products through
+  that single graph, one per class. Since d log p_c / d logits = e_c - p, the cotangent for
+  class c is sqrt(p_c) (e_c - p): its squared gradient already carries the weight p_c, and
+  the softmax never has to be differentiated again. On a small CNN on the CPU this was
+  3x faster than C separate ``vmap(grad(loss_c))`` passes (each redoes the forward pass).
+* only one chunk of per-sample gradients exists at a time; squares are summed over the
+  chunk straight away into one float32 buffer per parameter.
+
+The model runs in eval mode (BatchNorm uses its running statistics, as the reference's
+``model.eval()``; buffers are passed as they are and never updated) and in float32 without
+autocast. TF32 stays as the Engine set it (on by default for cuDNN convolutions in PyTorch,
+so the reference ran with it too on Ampere or newer GPUs).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import nn
+from torch.func import functional_call, vjp, vmap
+
+from benchmark.batches import LabelledImages, Normalizer
+
+Approximation = Literal["exact", "sampled"]
+
+
+def fisher_diagonal(
+    model: nn.Module,
+    data: LabelledImages,
+    normalizer: Normalizer,
+    device: torch.device | str,
+    batch_size: int = 128,
+    approximation: Approximation = "exact",
+    generator: torch.Generator | None = None,
+) -> dict[str, torch.Tensor]:
+    """Fisher diagonal of ``model`` over ``data``: parameter name -> tensor of its shape.
+
+    Covers the parameters that require grad (frozen ones are held constant, like buffers).
+    ``approximation="sampled"`` replaces the sum over classes by one label per sample drawn
+    from the model's predictive distribution: an unbiased estimate at the cost of one
+    backward pass instead of C. Its draws come from ``generator`` (a CPU generator, so a
+    seed gives the same labels on any device; None: the global RNG).
+    The labels in ``data`` are never used: the Fisher is an expectation over the model's own
+    predictions. The model's parameters, buffers and train/eval mode are left as they were.
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    if approximation not in ("exact", "sampled"):
+        raise ValueError(f"unknown approximation {approximation!r}; use 'exact' or 'sampled'")
+    device = torch.device(device)
+    params = {n: p.detach() for n, p in model.named_parameters() if p.requires_grad}
+    constants = {n: p.detach() for n, p in model.named_parameters() if not p.requires_grad}
+    constants.update({n: b.detach() for n, b in model.named_buffers()})
+    sums = {n: torch.zeros_like(p, dtype=torch.float32) for n, p in params.items()}
+
+    def per_sample(theta: dict[str, torch.Tensor], x: torch.Tensor, u: torch.Tensor):
+        """Squared gradients of one sample, already weighted by p_c and summed over classes."""
+
+        def logits_of(weights: dict[str, torch.Tensor]) -> torch.Tensor:
+            return functional_call(model, (weights, constants), (x.unsqueeze(0),)).squeeze(0)
+
+        logits, pullback = vjp(logits_of, theta)
+        prob = logits.detach().float().softmax(-1)
+        classes = prob.shape[-1]
+        one_hot = torch.eye(classes, device=prob.device, dtype=prob.dtype)
+        if approximation == "exact":
+            cotangents = prob.sqrt().unsqueeze(1) * (one_hot - prob)  # row c: sqrt(p_c)(e_c - p)
+        else:
+            # Inverse-CDF draw of y ~ p from a uniform made outside vmap (seeded on the CPU).
+            label = (prob.cumsum(-1) < u).sum().clamp(max=classes - 1)
+            picked = (torch.arange(classes, device=prob.device) == label).to(prob.dtype)
+            cotangents = (picked - prob).unsqueeze(0)
+        total = {n: torch.zeros_like(t, dtype=torch.float32) for n, t in theta.items()}
+        for cotangent in cotangents:  # one pullback per class through the one forward graph
+            (grads,) = pullback(cotangent.to(logits.dtype))
+            total = {n: total[n] + grads[n].float().square() for n in total}
+        return total
+
+    batched = vmap(per_sample, in_dims=(None, 0, 0))
+    was_training = model.training
+    model.eval()
+    try:
+        for start in range(0, len(data), batch_size):
+            x = normalizer(data.x[start : start + batch_size].to(device)).float()
+            if approximation == "sampled":
+                u = torch.rand(x.shape[0], generator=generator).to(device)
+            else:  # unused: the exact path draws nothing
+                u = torch.zeros(x.shape[0], device=device)
+            for name, squares in batched(params, x, u).items():
+                sums[name] += squares.sum(0)
+    finally:
+        model.train(was_training)
+    count = max(len(data), 1)
+    return {name: total / count for name, total in sums.items()}
