@@ -1,0 +1,22 @@
+"""Reports from a results database: seaborn figures, tables and an HTML index.
+
+Entry point: :func:`reports.build.build_report` (``python -m benchmark report``). Modules:
+``frame`` (load and label the results), ``style`` (shared look and colours), ``fig_*`` and
+``gradcam`` (one figure idea each), ``figures`` (the list of figures), ``tables``
+(Markdown/LaTeX/CSV/HTML tables), ``html`` (index.html) and ``build`` (writes it all).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def build_report(db: str | Path, out: str | Path) -> list[Path]:
+    """See :func:`reports.build.build_report`; imported lazily so ``import reports`` stays
+    cheap (matplotlib and seaborn load only when a report is built)."""
+    from reports.build import build_report as build
+
+    return build(db, out)
+
+
+__all__ = ["build_report"]

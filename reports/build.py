@@ -1,0 +1,96 @@
+"""``python -m benchmark report``: results database -> figures, tables and index.html.
+
+Layout of ``out``::
+
+    index.html                      every figure and table on one self-contained page
+    figures/<name>.png|pdf          one pair per figure in reports.figures.FIGURES
+    tables/summary.md|tex|csv       mean ± sd per model, data set, forget set and method
+    tables/paper_layout.md|tex|csv  the UNSIR paper's layout (Dr/Df before and after, time)
+
+A figure whose data is absent (e.g. relearn time not measured) is skipped with a note on
+the page; a figure that fails for an unexpected reason is noted as failed (with a warning)
+so that one bad figure never costs the whole report.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+from reports.figures import FIGURES
+from reports.frame import SkipPart, load_results
+from reports.html import FigureEntry, render_index
+from reports.style import apply_style, save_figure
+from reports.tables import Table, paper_table, summary_table, to_html, to_latex, to_markdown
+
+log = logging.getLogger(__name__)
+
+
+def build_report(db: str | Path, out: str | Path) -> list[Path]:
+    """Write the whole report for results database ``db`` into folder ``out``.
+
+    Returns the paths written. Raises ``UserError`` for a missing or empty database.
+    """
+    frame = load_results(db)
+    out = Path(out)
+    figures_dir, tables_dir = out / "figures", out / "tables"
+    out.mkdir(parents=True, exist_ok=True)
+    apply_style()
+    notes: list[str] = []
+    written: list[Path] = []
+    entries = []
+    for definition in FIGURES:
+        entry = FigureEntry(definition.name, definition.title, definition.caption)
+        entry.skipped = _draw(definition, frame, notes, figures_dir, entry)
+        if entry.png is not None:
+            written += [entry.png, entry.pdf]
+        else:
+            _remove_stale(figures_dir, definition.name)  # an old file would contradict the page
+        entries.append(entry)
+    table_sections = []
+    for table in (summary_table(frame), paper_table(frame)):
+        files = write_table(table, tables_dir)
+        written += files
+        title = "Summary table" if table.name == "summary" else "Paper layout table"
+        table_sections.append((title, to_html(table), files))
+    index = out / "index.html"
+    index.write_text(render_index(frame, str(db), out, entries, table_sections, notes),
+                     encoding="utf-8")
+    written.append(index)
+    return written
+
+
+def _draw(definition, frame: pd.DataFrame, notes: list[str], folder: Path,
+          entry: FigureEntry) -> str | None:
+    """Draw and save one figure; returns the reason it was skipped, or None when drawn."""
+    try:
+        figure = definition.draw(frame, notes)
+    except SkipPart as reason:
+        notes.append(f"{definition.name}: skipped, {reason}.")
+        return str(reason)
+    except Exception as error:  # a bug or odd data: report it, keep the other figures
+        message = f"failed ({type(error).__name__}: {error})"
+        warnings.warn(f"report figure {definition.name} {message}", RuntimeWarning, stacklevel=2)
+        log.exception("figure %s failed", definition.name)
+        notes.append(f"{definition.name}: {message}.")
+        return message
+    entry.png, entry.pdf = save_figure(figure, folder, definition.name)
+    return None
+
+
+def _remove_stale(folder: Path, name: str) -> None:
+    for suffix in (".png", ".pdf"):
+        (folder / f"{name}{suffix}").unlink(missing_ok=True)
+
+
+def write_table(table: Table, folder: Path) -> list[Path]:
+    """``<name>.md``, ``<name>.tex`` and ``<name>.csv`` in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"{table.name}.{ext}" for ext in ("md", "tex", "csv")]
+    paths[0].write_text(to_markdown(table), encoding="utf-8")
+    paths[1].write_text(to_latex(table), encoding="utf-8")
+    table.numeric.to_csv(paths[2], index=False, float_format="%.6g")
+    return paths

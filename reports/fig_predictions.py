@@ -1,0 +1,110 @@
+"""Where forget-class samples go after unlearning, and what a membership attack still sees."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+
+from reports.frame import (
+    SkipPart,
+    has_metric,
+    label_palette,
+    labels_of,
+    methods_of,
+    settings,
+    sort_methods,
+)
+from reports.style import label_grouped_bars, method_legend, method_palette, panel_grid
+
+ATTACKS = {"mia_entropy_member_rate": "Entropy attack", "mia_loss_member_rate": "Loss attack"}
+MAX_ANNOTATED_CLASSES = 20  # beyond this the cell numbers become unreadable
+
+
+def prediction_shares(rows: pd.DataFrame) -> pd.DataFrame:
+    """Methods x classes: % of forget-class test predictions per class, pooled over seeds."""
+    shares = {}
+    for label, group in sort_methods(rows).groupby("method_label", sort=False):
+        hists = [h for h in group["pred_histogram"] if isinstance(h, list) and h]
+        if not hists:
+            continue
+        width = max(len(h) for h in hists)
+        counts = np.sum([np.pad(np.asarray(h, float), (0, width - len(h))) for h in hists], axis=0)
+        total = counts.sum()
+        shares[label] = counts / total * 100 if total else np.full(width, np.nan)
+    return pd.DataFrame(shares).T
+
+
+def prediction_figure(frame: pd.DataFrame, notes: list[str]) -> Figure:
+    """Heatmap per setting: rows methods, columns predicted classes, cells % of predictions.
+
+    The paper's claim is that UNSIR spreads forget-class samples over the retained classes
+    (like the retrained model) rather than sending them to one class; the original model
+    puts nearly all of them on the forgotten class itself (its column is starred).
+    """
+    if "pred_histogram" not in frame or not frame["pred_histogram"].map(
+            lambda h: isinstance(h, list) and sum(h or []) > 0).any():
+        raise SkipPart("the results have no `pred_histogram` values")
+    panels = list(settings(frame))
+    n_classes = max(len(h) for h in frame["pred_histogram"] if isinstance(h, list))
+    n_methods = frame["method"].nunique()
+    width = max(4.8, 0.42 * n_classes + 2.2) if n_classes <= MAX_ANNOTATED_CLASSES \
+        else min(16.0, 0.12 * n_classes + 2.5)
+    fig, axes = panel_grid(len(panels), max_cols=2, width=width,
+                           height=0.38 * n_methods + 1.9, sharey=False)
+    for ax, (title, rows) in zip(axes, panels, strict=True):
+        shares = prediction_shares(rows)
+        forget = {int(c) for c in rows["forget"].iloc[0].split(",") if c.strip().isdigit()}
+        annotate = shares.shape[1] <= MAX_ANNOTATED_CLASSES
+        sns.heatmap(shares, ax=ax, vmin=0, vmax=100, cmap="Blues", annot=annotate, fmt=".0f",
+                    annot_kws={"fontsize": 7}, linewidths=0.4, linecolor="white",
+                    cbar_kws={"label": "% of predictions", "shrink": 0.9})
+        step = 1 if annotate else max(1, shares.shape[1] // 20)
+        ticks = list(range(0, shares.shape[1], step))
+        ax.set_xticks([t + 0.5 for t in ticks],
+                      [f"{t}*" if t in forget else str(t) for t in ticks], rotation=0)
+        for tick in ax.get_xticklabels():
+            if tick.get_text().endswith("*"):
+                tick.set_color("#c0392b")
+                tick.set_fontweight("bold")
+        ax.tick_params(axis="y", rotation=0)
+        ax.set(title=title, xlabel="Predicted class (* = forgotten class)", ylabel="")
+    fig.suptitle("Predictions on forget-class test samples (% per class, pooled over seeds)")
+    return fig
+
+
+def mia_figure(frame: pd.DataFrame, notes: list[str]) -> Figure:
+    """Share of forget-train samples a membership attack flags as members, per method.
+
+    The retrained model never saw them, so its rate is the target (short dashed lines);
+    a rate far above it means the model still "remembers" the forget samples.
+    """
+    attacks = {c: name for c, name in ATTACKS.items() if has_metric(frame, c)}
+    if not attacks:
+        raise SkipPart("membership inference was not measured (metrics.mia = false)")
+    order, palette = label_palette(frame)
+    panels = list(settings(frame))
+    fig, axes = panel_grid(len(panels), width=max(4.2, 0.5 * len(order) * len(attacks) / 2 + 2.2))
+    retrain_label = labels_of(frame).get("retrain")
+    for ax, (title, rows) in zip(axes, panels, strict=True):
+        long = rows.melt(id_vars=["method_label", "seed"], value_vars=list(attacks),
+                         var_name="attack", value_name="rate")
+        long["attack"] = long["attack"].map(attacks)
+        long["rate"] *= 100
+        sns.barplot(data=long, x="attack", y="rate", hue="method_label", hue_order=order,
+                    order=list(attacks.values()), palette=palette, errorbar="sd", capsize=0.15,
+                    err_kws={"linewidth": 1.0, "color": "black"}, edgecolor="black",
+                    linewidth=0.5, legend=False, ax=ax)
+        if retrain_label is not None:
+            target = long[long["method_label"] == retrain_label].groupby("attack")["rate"].mean()
+            for x, attack in enumerate(attacks.values()):
+                if attack in target:
+                    ax.hlines(target[attack], x - 0.45, x + 0.45, colors="black",
+                              linestyles="--", linewidth=1.2)
+        label_grouped_bars(ax, long, "attack", list(attacks.values()), order, "rate")
+        ax.set(title=title, xlabel="", ylabel="Flagged as members (%)", ylim=(0, 112))
+    methods = methods_of(frame)
+    method_legend(fig, methods, labels_of(frame), method_palette(methods))
+    fig.suptitle("Membership inference on the forget set (dashed: retrain's rate)")
+    return fig

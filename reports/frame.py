@@ -1,0 +1,126 @@
+"""The results DataFrame as the figures and tables want it: checked, typed, labelled.
+
+``benchmark.store.load_dataframe`` gives one row per (model, data set, forget set, seed,
+method). Here we add the labels every figure shares (method display name, setting title),
+coerce metric columns to numbers (JSON nulls arrive as ``None`` in object columns), and
+offer :func:`has_metric` so each figure can skip cleanly when its data is absent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from benchmark.errors import UserError
+from benchmark.store import load_dataframe
+from reports.style import method_display, method_order, method_palette
+
+NUMERIC_COLUMNS = (
+    "forget_acc_test", "retain_acc_test", "forget_acc_train", "retain_acc_train",
+    "overall_acc_train", "test_acc", "time_s", "speedup_vs_retrain", "relearn_epochs",
+    "relearn_steps", "relearn_cap_epochs", "relearn_threshold", "weight_distance_total",
+    "weight_distance_normalised", "pred_entropy", "pred_entropy_normalised",
+    "pred_kl_from_uniform", "pred_top_class_share", "mia_entropy_member_rate",
+    "mia_loss_member_rate", "mia_entropy_attack_acc", "mia_loss_attack_acc",
+    "activation_distance", "js_divergence", "time_unlearn_s", "time_metrics_s",
+)
+SETTING_KEYS = ["model", "dataset", "forget"]
+
+
+class SkipPart(Exception):
+    """A figure or table cannot be drawn from this data; the message says why (for the page)."""
+
+
+def load_results(db: str | Path) -> pd.DataFrame:
+    """Read and prepare the results; a missing or empty database is a UserError."""
+    frame = load_dataframe(db)  # raises UserError for a missing file
+    if frame.empty:
+        raise UserError(f"results database {db} has no rows; run `python -m benchmark run` first")
+    return prepare(frame)
+
+
+def prepare(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add the shared label columns and make metric columns numeric."""
+    frame = frame.copy()
+    for column in NUMERIC_COLUMNS:
+        if column in frame:
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    frame["forget"] = frame["forget"].astype(str)
+    if "n_forget" not in frame:
+        frame["n_forget"] = frame["forget"].str.count(",") + 1
+    zero_glance = frame.groupby("method")["zero_glance"].agg(lambda s: bool(s.astype(bool).all()))
+    frame["method_label"] = [method_display(m, bool(zero_glance[m])) for m in frame["method"]]
+    frame["combo"] = frame["model"].astype(str) + " / " + frame["dataset"].astype(str)
+    frame["setting"] = frame["combo"] + ", forget {" + frame["forget"] + "}"
+    return frame
+
+
+def has_metric(frame: pd.DataFrame, column: str) -> bool:
+    """True when ``column`` exists and holds at least one value."""
+    return column in frame and bool(frame[column].notna().any())
+
+
+def require(frame: pd.DataFrame, *columns: str) -> None:
+    """Raise SkipPart naming the first of ``columns`` that holds no data."""
+    for column in columns:
+        if not has_metric(frame, column):
+            raise SkipPart(f"the results have no `{column}` values")
+
+
+def methods_of(frame: pd.DataFrame) -> list[str]:
+    return method_order(frame["method"])
+
+
+def labels_of(frame: pd.DataFrame) -> dict[str, str]:
+    """Method name -> display label (with the zero-glance mark)."""
+    return dict(zip(frame["method"], frame["method_label"], strict=True))
+
+
+def label_palette(frame: pd.DataFrame) -> tuple[list[str], dict[str, object]]:
+    """Display labels in method order and their colours (seaborn ``hue`` keys on labels)."""
+    methods = methods_of(frame)
+    labels = labels_of(frame)
+    by_method = method_palette(methods)
+    return [labels[m] for m in methods], {labels[m]: by_method[m] for m in methods}
+
+
+def settings(frame: pd.DataFrame) -> Iterator[tuple[str, pd.DataFrame]]:
+    """(title, rows) per (model, data set, forget set): fewest forgotten classes first."""
+    order = (frame[SETTING_KEYS + ["n_forget", "setting"]].drop_duplicates()
+             .sort_values(["model", "dataset", "n_forget", "forget"]))
+    for title in order["setting"]:
+        yield title, frame[frame["setting"] == title]
+
+
+def sort_methods(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows ordered by method order (stable within a method)."""
+    rank = {m: i for i, m in enumerate(methods_of(frame))}
+    return frame.sort_values("method", key=lambda s: s.map(rank), kind="stable")
+
+
+def relearn_summary(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per method: runs, runs relearned, mean/sd epochs of those relearned, and the cap.
+
+    A run that never relearned within the cap is censored (``relearn_epochs`` is None): it
+    is counted, never averaged in as if it had taken exactly the cap.
+    """
+    grouped = rows.groupby("method", sort=False)
+    relearned = rows["relearn_epochs"].notna()
+    return pd.DataFrame({
+        "runs": grouped.size(),
+        "relearned": relearned.groupby(rows["method"], sort=False).sum().astype(int),
+        "mean": grouped["relearn_epochs"].mean(),
+        "sd": grouped["relearn_epochs"].std(),
+        "lower_bound": grouped.apply(_lower_bound, include_groups=False),
+        "cap": grouped["relearn_cap_epochs"].max() if "relearn_cap_epochs" in rows
+        else np.nan,
+    })
+
+
+def _lower_bound(rows: pd.DataFrame) -> float:
+    """Mean with censored runs counted at the cap: a lower bound on the true mean."""
+    cap = rows["relearn_cap_epochs"] if "relearn_cap_epochs" in rows else np.nan
+    return float(rows["relearn_epochs"].fillna(cap).mean())
