@@ -27,6 +27,8 @@ def spec_from_args(args: argparse.Namespace) -> RunSpec:
             spec.train_by_dataset = {k: {**v, **values} for k, v in spec.train_by_dataset.items()}
         elif section == "metrics":
             spec.metrics = apply_overrides(spec.metrics, values, "metrics")
+        elif section == "data":
+            spec.data = apply_overrides(spec.data, values, "data")
         else:
             spec.method_settings.setdefault(section, {}).update(values)
     return spec

@@ -3,14 +3,16 @@ and methods, after checking every name and forget set so bad input fails before 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from benchmark.errors import UserError
 from benchmark.models import MODELS, create_model
 from benchmark.overrides import apply_overrides
-from benchmark.spec import CellSpec, RunSpec
+from benchmark.batches import LabelledImages
+from benchmark.spec import CellSpec, DataOptions, RunSpec
 from datasets import DATASETS, DataSource, ImageDataset, import_builtins, load_dataset
-from datasets.splits import parse_forget
+from datasets.splits import balanced_subset, parse_forget
 from methods import METHODS, UnlearningMethod
 from methods import import_builtins as import_methods
 
@@ -60,7 +62,8 @@ def expand(spec: RunSpec) -> list[Group]:
     """Load each data set once, parse forget sets against it, and list the groups."""
     validate_names(spec)
     source = DataSource(data_root=spec.data_root, cache_dir=spec.cache_dir)
-    datasets = {name: load_dataset(name, source) for name in spec.datasets}
+    datasets = {name: limit_per_class(load_dataset(name, source), spec.data)
+                for name in spec.datasets}
     for name in spec.methods:
         method_instance(spec, name)  # bad --set values fail now, not after training
     groups = []
@@ -77,6 +80,18 @@ def expand(spec: RunSpec) -> list[Group]:
     return groups
 
 
+def limit_per_class(data: ImageDataset, options: DataOptions) -> ImageDataset:
+    """The first ``train_per_class`` / ``test_per_class`` samples of each class (0 = all)."""
+    splits = {}
+    for split, cap in (("train", options.train_per_class), ("test", options.test_per_class)):
+        x, y = getattr(data, f"{split}_x"), getattr(data, f"{split}_y")
+        if cap:
+            subset = balanced_subset(LabelledImages(x, y), cap, first_in_order=True, seed=0)
+            x, y = subset.x, subset.y
+        splits[f"{split}_x"], splits[f"{split}_y"] = x, y
+    return dataclasses.replace(data, **splits)
+
+
 def cell(spec: RunSpec, group: Group, forget: tuple[int, ...], method: str,
          device_type: str) -> CellSpec:
     config = {} if method == "original" else method_instance(spec, method).config
@@ -91,4 +106,5 @@ def cell(spec: RunSpec, group: Group, forget: tuple[int, ...], method: str,
         method_config=config,
         device_type=device_type,
         metrics=spec.metrics,
+        data=spec.data,
     )

@@ -131,7 +131,8 @@ def _prepare_group(spec, group, engine, cache, reporter) -> GroupContext:
                             **model_kwargs)
 
     key = stable_hash({"model": group.model, "kwargs": model_kwargs, "dataset": group.dataset,
-                       "seed": group.seed, "recipe": recipe, "code": TRAINING_CODE_VERSION})
+                       "seed": group.seed, "recipe": recipe, "data": spec.data,
+                       "code": TRAINING_CODE_VERSION})
     model = engine.prepare(new_model())
     cached = cache.load("original", key)
     if cached is not None:
@@ -158,7 +159,7 @@ def _gold(spec, context: GroupContext, forget, cache, reporter):
     method = method_instance(spec, "retrain")
     recipe = spec.recipe_for(group.model, group.dataset)
     key = stable_hash({"model": group.model, "kwargs": spec.model_kwargs.get(group.model, {}),
-                       "dataset": group.dataset, "seed": group.seed, "recipe": recipe,
+                       "dataset": group.dataset, "seed": group.seed, "recipe": recipe, "data": spec.data,
                        "forget": forget, "config": method.config, "code": TRAINING_CODE_VERSION})
     cached = cache.load("retrain", key)
     if cached is not None:

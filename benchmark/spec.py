@@ -38,6 +38,18 @@ class MetricOptions:
     mia: bool = True
 
 
+@dataclass(frozen=True)
+class DataOptions:
+    """Optional per-class caps on the splits (0 = all): quick real-data checks on a CPU."""
+
+    train_per_class: int = 0
+    test_per_class: int = 0
+
+    def __post_init__(self) -> None:
+        if self.train_per_class < 0 or self.test_per_class < 0:
+            raise ValueError("per-class caps cannot be negative (0 means all samples)")
+
+
 @dataclass
 class RunSpec:
     """Everything a ``run`` needs; built from a preset, then CLI flags on top."""
@@ -58,6 +70,7 @@ class RunSpec:
     model_kwargs: dict[str, dict[str, Any]] = field(default_factory=dict)
     method_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     metrics: MetricOptions = field(default_factory=MetricOptions)
+    data: DataOptions = field(default_factory=DataOptions)
     rerun: bool = False
     # Keep each unlearned model's weights (for GradCAM in reports); originals are always cached.
     save_models: bool = False
@@ -92,6 +105,7 @@ class CellSpec:
     method_config: Any
     device_type: str
     metrics: MetricOptions
+    data: DataOptions = DataOptions()
 
     @property
     def row_id(self) -> str:
@@ -143,6 +157,8 @@ def spec_from_preset(table: dict[str, Any], name: str | None = None) -> RunSpec:
             spec.model_kwargs = dict(value)
         elif key == "metrics":
             spec.metrics = apply_overrides(spec.metrics, value, "metrics")
+        elif key == "data":
+            spec.data = apply_overrides(spec.data, value, "data")
         elif key == "methods_config":
             spec.method_settings = {m: dict(v) for m, v in value.items()}
         elif key == "description":

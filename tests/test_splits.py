@@ -44,3 +44,15 @@ def test_balanced_subset_sizes_and_order() -> None:
     first = balanced_subset(data, 2, first_in_order=True, seed=0)
     assert first.x.flatten().tolist() == [0, 1, 5, 6, 8, 9]
     assert balanced_subset(data, 4, False, 0).x.equal(subset.x)  # seeded
+
+
+def test_per_class_caps_for_quick_real_data_checks() -> None:
+    from benchmark.grid import limit_per_class
+    from benchmark.spec import DataOptions
+    from datasets.synthetic import make_synthetic
+
+    data = make_synthetic()
+    capped = limit_per_class(data, DataOptions(train_per_class=5, test_per_class=2))
+    assert torch.bincount(capped.train_y).tolist() == [5] * 10
+    assert torch.bincount(capped.test_y).tolist() == [2] * 10
+    assert limit_per_class(data, DataOptions()).train_x.equal(data.train_x)
