@@ -48,8 +48,11 @@ and shows the deciding (worst) row. A claim that matches no usable row is NO DAT
 fails the check: a claim nobody measured has not been shown to hold.
 
 ``where`` keys are the cell columns ``method, model, dataset, forget, n_forget, seed,
-device, zero_glance``; a value matches when its text equals the stored text (``forget =
-"0,2"`` for a two-class forget set, ``forget = 3`` for one class). Unknown keys, operators,
+device, zero_glance`` and ``preset``; a value matches when its text equals the stored text
+(``forget = "0,2"`` for a two-class forget set, ``forget = 3`` for one class). ``preset`` is
+the preset named when a row was first stored; presets that share a cell share its original
+and retrain rows, so filter the claimed method's rows on it (the reference of
+``relative_to`` is found by cell, whatever its preset). Unknown keys, operators,
 aggregates, forms and method names are errors before anything runs; an unknown metric is an
 error once the results are loaded (metric names come from the results themselves).
 """
@@ -240,6 +243,10 @@ def results_for(claimset: ClaimSet, db: str | None, device: str | None = None,
     from benchmark.store import rows_to_dataframe
 
     spec = spec_for_run(claimset, device, data_root)
+    missing = sorted(claimset.used_methods - set(spec.methods) - set(REFERENCE_METHODS))
+    if missing:  # say so before a long run, not as NO DATA after it
+        raise UserError(f"claims {claimset.source!r} use {', '.join(missing)}, which [run] does "
+                        f"not run (methods: {', '.join(spec.methods)}); add them to [run] methods")
     rows = run(spec, Reporter.silent() if quiet else Reporter.rich())
     return rows_to_dataframe(rows)
 
@@ -292,7 +299,7 @@ def claims_table(results: list[ClaimResult], title: str) -> Table:
     for result in results:
         claim = result.claim
         if result.verdict == NO_DATA:
-            measured = f"- ({result.why})"
+            measured = "-"  # the reason is printed under the table
         else:
             spread = f", {_number(result.low)}..{_number(result.high)}" if result.n > 1 else ""
             measured = f"{_number(result.measured)} (n={result.n}{spread})"
@@ -311,12 +318,13 @@ def command_check(args: argparse.Namespace) -> int:
     results = evaluate_claims(claimset.claims, frame)
     console = Console(width=None if Console().is_terminal else 160)
     console.print(claims_table(results, f"Claims: {claimset.source}"))
-    for result in results:
-        if result.verdict != NO_DATA and result.why:
-            console.print(f"note ({result.claim.name}): {result.why}", highlight=False)
+    for result in results:  # why a claim has no data, or which rows it left out
+        if result.why:
+            label = "no data" if result.verdict == NO_DATA else "note"
+            console.print(f"{label} ({result.claim.name}): {result.why}", highlight=False)
     passed = sum(r.verdict == PASS for r in results)
     failed = sum(r.verdict == "FAIL" for r in results)
     missing = sum(r.verdict == NO_DATA for r in results)
-    console.print(f"{passed}/{len(results)} claims pass, {failed} fail, {missing} have no data",
+    console.print(f"{passed}/{len(results)} claims pass, {failed} fail, {missing} without data",
                   highlight=False)
     return 0 if passed == len(results) else 1

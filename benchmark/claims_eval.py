@@ -29,8 +29,11 @@ OPS: dict[str, Callable[[float, float], bool]] = {
 AGGREGATES = ("mean", "median", "min", "max", "all")
 FORMS = ("difference", "ratio", "inverse_ratio")
 # Columns a ``where`` may filter on: they name a cell and a method, never a measurement.
-FILTER_COLUMNS = ("method", "model", "dataset", "forget", "n_forget", "seed", "device", "zero_glance")
-# A claimed row and its reference row belong to the same cell when these agree.
+# ``preset`` is read from each row's spec: the preset named when the row was first stored.
+FILTER_COLUMNS = ("method", "model", "dataset", "forget", "n_forget", "seed", "device",
+                  "zero_glance", "preset")
+# A claimed row and its reference row belong to the same cell when these agree. Not the
+# preset: presets that share a cell share its original and retrain rows (one row id each).
 CELL_KEYS = ("model", "dataset", "forget", "seed", "device")
 
 PASS, FAIL, NO_DATA = "PASS", "FAIL", "NO DATA"
@@ -106,6 +109,8 @@ def evaluate_claim(claim: Claim, frame: pd.DataFrame) -> ClaimResult:
         metrics.append(claim.relative_to.metric)
     for metric in metrics:
         _check_metric(claim, frame, metric)
+    if "preset" in claim.where:
+        frame = with_preset_column(frame)
     rows = _select(frame, claim.where)
     if rows.empty:
         return ClaimResult(claim, NO_DATA, why=f"no rows match {_where_text(claim.where)}")
@@ -130,6 +135,14 @@ def numeric_columns(frame: pd.DataFrame) -> list[str]:
     return sorted(c for c in frame.columns
                   if c not in skip and pd.api.types.is_numeric_dtype(frame[c])
                   and not pd.api.types.is_bool_dtype(frame[c]))
+
+
+def with_preset_column(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with a ``preset`` column taken from each row's ``spec``, for ``where``."""
+    if "preset" in frame.columns or "spec" not in frame.columns:
+        return frame
+    presets = [spec.get("preset") if isinstance(spec, dict) else None for spec in frame["spec"]]
+    return frame.assign(preset=presets)
 
 
 def _select(frame: pd.DataFrame, where: dict[str, list[Any]]) -> pd.DataFrame:
