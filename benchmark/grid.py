@@ -6,10 +6,10 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from benchmark.batches import LabelledImages
 from benchmark.errors import UserError
 from benchmark.models import MODELS, create_model
 from benchmark.overrides import apply_overrides
-from benchmark.batches import LabelledImages
 from benchmark.spec import CellSpec, DataOptions, RunSpec
 from datasets import DATASETS, DataSource, ImageDataset, import_builtins, load_dataset
 from datasets.splits import balanced_subset, parse_forget

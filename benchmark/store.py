@@ -97,7 +97,7 @@ class ResultStore:
         names = [d[0] for d in cursor.description]
         out = []
         for record in cursor.fetchall():
-            row = dict(zip(names, record))
+            row = dict(zip(names, record, strict=True))
             for column in JSON_COLUMNS:
                 row[column] = json.loads(row[column])
             out.append(row)

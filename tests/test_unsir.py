@@ -63,7 +63,7 @@ def test_train_mode_quirk_lets_batchnorm_absorb_the_noise(data, original) -> Non
     before = _bn_stats(model)
     config = UnsirConfig(**FAST, quirk_train_mode_noise=True)
     Unsir(config).learn_noise(model, request_for(Unsir, data, (1,)))
-    assert any(not torch.equal(a, b) for a, b in zip(before, _bn_stats(model)))
+    assert any(not torch.equal(a, b) for a, b in zip(before, _bn_stats(model), strict=True))
 
 
 def test_retain_subset_size_and_balance(data, original) -> None:
