@@ -52,8 +52,8 @@ Speed: the UNSIR paper reports Fisher forgetting about 1875x slower than UNSIR o
 setup (as quoted in our issue; the batch-size-1 reference loop). Here the cost is one
 forward and C pullbacks with per-sample weight gradients per retain sample; not yet timed
 on a GPU (aimed at about a minute for ResNet-18 / CIFAR-10 on one H100; ``sampled`` or
-``subset_per_class`` cut it by C or by the subset ratio). ViTs run too, but torch.func has
-no batching rule for fused attention, so their per-sample pass falls back to a slow loop.
+``subset_per_class`` cut it by C or by the subset ratio). For ViTs the Fisher pass switches
+timm's fused attention off (torch.func cannot batch it) and uses the equal matmul path.
 """
 
 from __future__ import annotations

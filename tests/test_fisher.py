@@ -266,3 +266,15 @@ def test_sampled_approximation_estimates_the_exact_diagonal() -> None:
     repeat = sampled(0)
     assert all(torch.equal(v, repeat[n]) for n, v in estimate.items())
     assert not torch.equal(estimate["fc.weight"], exact["fc.weight"])
+
+
+def test_vit_fisher_uses_the_vmappable_attention_and_restores_it() -> None:
+    from benchmark.models import create_model
+
+    model = create_model("vit", 3, 3, 8, depth=1).eval()
+    fused_before = [m.fused_attn for m in model.modules() if hasattr(m, "fused_attn")]
+    data = LabelledImages(torch.randint(0, 256, (4, 3, 8, 8), dtype=torch.uint8), torch.zeros(4, dtype=torch.long))
+    normalizer = Normalizer((0.5,) * 3, (0.25,) * 3, torch.device("cpu"))
+    diagonal = fisher_diagonal(model, data, normalizer, "cpu", batch_size=4)
+    assert all(torch.isfinite(v).all() for v in diagonal.values())
+    assert [m.fused_attn for m in model.modules() if hasattr(m, "fused_attn")] == fused_before
