@@ -22,6 +22,7 @@ from reports.style import (
     method_markers,
     method_palette,
     panel_grid,
+    percent_bars,
 )
 
 SPLITS = {"forget_acc_test": "Forget classes", "retain_acc_test": "Retained classes"}
@@ -39,14 +40,7 @@ def accuracy_figure(frame: pd.DataFrame, notes: list[str]) -> Figure:
     panels = list(settings(frame))
     fig, axes = panel_grid(len(panels), width=max(4.2, 0.55 * len(order) + 1.8))
     for ax, (title, rows) in zip(axes, panels, strict=True):
-        long = rows.melt(id_vars=["method_label", "seed"], value_vars=list(SPLITS),
-                         var_name="split", value_name="accuracy")
-        long["split"] = long["split"].map(SPLITS)
-        long["accuracy"] *= 100
-        sns.barplot(data=long, x="split", y="accuracy", hue="method_label", hue_order=order,
-                    order=list(SPLITS.values()), palette=palette, errorbar="sd", capsize=0.15,
-                    err_kws={"linewidth": 1.0, "color": "black"}, edgecolor="black",
-                    linewidth=0.5, legend=False, ax=ax)
+        long = percent_bars(ax, rows, SPLITS, "split", "accuracy", order, palette)
         label_grouped_bars(ax, long, "split", list(SPLITS.values()), order, "accuracy")
         ax.set(title=title, xlabel="", ylabel="Test accuracy (%)", ylim=(0, 112))
     methods = methods_of(frame)

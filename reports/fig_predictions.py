@@ -16,7 +16,13 @@ from reports.frame import (
     settings,
     sort_methods,
 )
-from reports.style import label_grouped_bars, method_legend, method_palette, panel_grid
+from reports.style import (
+    label_grouped_bars,
+    method_legend,
+    method_palette,
+    panel_grid,
+    percent_bars,
+)
 
 ATTACKS = {"mia_entropy_member_rate": "Entropy attack", "mia_loss_member_rate": "Loss attack"}
 MAX_ANNOTATED_CLASSES = 20  # beyond this the cell numbers become unreadable
@@ -88,14 +94,7 @@ def mia_figure(frame: pd.DataFrame, notes: list[str]) -> Figure:
     fig, axes = panel_grid(len(panels), width=max(4.2, 0.5 * len(order) * len(attacks) / 2 + 2.2))
     retrain_label = labels_of(frame).get("retrain")
     for ax, (title, rows) in zip(axes, panels, strict=True):
-        long = rows.melt(id_vars=["method_label", "seed"], value_vars=list(attacks),
-                         var_name="attack", value_name="rate")
-        long["attack"] = long["attack"].map(attacks)
-        long["rate"] *= 100
-        sns.barplot(data=long, x="attack", y="rate", hue="method_label", hue_order=order,
-                    order=list(attacks.values()), palette=palette, errorbar="sd", capsize=0.15,
-                    err_kws={"linewidth": 1.0, "color": "black"}, edgecolor="black",
-                    linewidth=0.5, legend=False, ax=ax)
+        long = percent_bars(ax, rows, attacks, "attack", "rate", order, palette)
         if retrain_label is not None:
             target = long[long["method_label"] == retrain_label].groupby("attack")["rate"].mean()
             for x, attack in enumerate(attacks.values()):

@@ -151,6 +151,23 @@ def method_legend(fig: Figure, methods: Sequence[str], labels: dict[str, str],
                title=LEGEND_TITLE, frameon=False)
 
 
+def percent_bars(ax: Axes, rows: pd.DataFrame, columns: dict[str, str], group: str,
+                 value: str, order: Sequence[str], palette: dict) -> pd.DataFrame:
+    """Bars of fraction ``columns`` (shown by their labels) in %, one hue per method.
+
+    Mean +- sd over seeds; returns the long frame so callers can label or annotate bars.
+    """
+    long = rows.melt(id_vars=["method_label", "seed"], value_vars=list(columns),
+                     var_name=group, value_name=value)
+    long[group] = long[group].map(columns)
+    long[value] *= 100
+    sns.barplot(data=long, x=group, y=value, hue="method_label", hue_order=order,
+                order=list(columns.values()), palette=palette, errorbar="sd", capsize=0.15,
+                err_kws={"linewidth": 1.0, "color": "black"}, edgecolor="black",
+                linewidth=0.5, legend=False, ax=ax)
+    return long
+
+
 def label_grouped_bars(ax: Axes, long: pd.DataFrame, group: str, groups: Sequence[str],
                        order: Sequence[str], value: str, fmt: str = ".0f") -> None:
     """Write each bar's mean above it (above its sd error bar): 0 % bars are otherwise invisible.
