@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
                      help="override: method.key=value, train.key=value or metrics.key=value")
     run.add_argument("--rerun", action="store_true", help="re-measure cells already stored")
+    run.add_argument("--save-models", action="store_true",
+                     help="keep each unlearned model's weights (for GradCAM in `report`)")
     run.add_argument("--quiet", action="store_true", help="no progress and no table")
 
     commands.add_parser("list", help="list methods, models, data sets and presets")

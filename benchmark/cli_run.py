@@ -20,6 +20,7 @@ def spec_from_args(args: argparse.Namespace) -> RunSpec:
         if value is not None:
             setattr(spec, name, value)
     spec.rerun = bool(getattr(args, "rerun", False))
+    spec.save_models = spec.save_models or bool(getattr(args, "save_models", False))
     for section, values in parse_assignments(getattr(args, "settings", []) or []).items():
         if section == "train":
             spec.train = apply_overrides(spec.train, values, "train")

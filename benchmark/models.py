@@ -102,6 +102,24 @@ def create_model(
         raise UserError(f"model {name!r}: {error}{own}") from error
 
 
+def resolved_options(name: str, **kwargs: Any) -> dict[str, Any]:
+    """The options ``create_model(name, ...)`` builds with: the builder's defaults + ``kwargs``.
+
+    Stored with each result, so saved weights can be rebuilt even after a default changes.
+    """
+    if name.startswith(TIMM_PREFIX):
+        return dict(kwargs)
+    builder = MODELS.get(name)
+    try:
+        params = inspect.signature(builder).parameters.values()
+    except (TypeError, ValueError):
+        return dict(kwargs)
+    defaults = {p.name: p.default for p in params
+                if p.default is not p.empty and p.name not in _FIXED_ARGS}
+    resolved = {**defaults, **kwargs}
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in resolved.items()}
+
+
 def _unwrap(model: nn.Module) -> nn.Module:
     # torch.compile wraps the module; the layers live on the original.
     return getattr(model, "_orig_mod", model)

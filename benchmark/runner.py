@@ -21,7 +21,7 @@ from benchmark.engine import Engine
 from benchmark.evaluate import Evaluator
 from benchmark.grid import Group, cell, expand, method_instance
 from benchmark.hashing import stable_hash, to_jsonable
-from benchmark.models import create_model
+from benchmark.models import create_model, resolved_options
 from benchmark.progress import Reporter
 from benchmark.provenance import provenance
 from benchmark.requests import build_request
@@ -110,7 +110,10 @@ def _run_group(spec, group, cells, todo, engine, cache, store, reporter) -> list
                 gold_seconds / seconds if item.method != "original" and seconds > 0 else None
             )
             row = _row(item, metrics, seconds, metric_time["seconds"], extra, meta, spec)
-            row["artifacts"] = {"model_path": model_path, "original_path": context.original_path}
+            row["artifacts"] = {
+                "model_path": model_path, "original_path": context.original_path,
+                "model_options": resolved_options(group.model, **item.model_kwargs),
+            }
             store.put(row)
             rows.append(row)
             reporter.advance(row)

@@ -92,7 +92,9 @@ def _pick_images(test_y: torch.Tensor, forget: set[int]) -> list[int]:
 def _load_model(row: pd.Series, path: str, data) -> torch.nn.Module:
     from benchmark.models import create_model
 
-    kwargs = (row["spec"] or {}).get("model_kwargs", {}) or {}
+    # The options the run resolved (robust to later default changes), else those it was given.
+    kwargs = (row.get("artifacts") or {}).get("model_options") \
+        or (row["spec"] or {}).get("model_kwargs", {}) or {}
     model = create_model(row["model"], data.num_classes, data.channels, data.image_size, **kwargs)
     state = torch.load(path, map_location="cpu", weights_only=True)
     # torch.compile'd models save their weights under an ``_orig_mod.`` prefix.

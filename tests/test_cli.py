@@ -74,3 +74,13 @@ def test_datasets_package_clash_is_reported(monkeypatch, capsys) -> None:
     monkeypatch.setitem(sys.modules, "datasets", impostor)
     assert main(["list"]) == 2
     assert "another package named 'datasets'" in capsys.readouterr().err
+
+
+def test_save_models_flag_keeps_weights_for_gradcam(tmp_path) -> None:
+    results = tmp_path / "results.sqlite"
+    assert main(["run", "--methods", "unsir", "--results", str(results), "--quiet",
+                 "--save-models", *FAST]) == 0
+    with ResultStore(results) as store:
+        unsir = next(row for row in store.rows() if row["method"] == "unsir")
+    assert Path(unsir["artifacts"]["model_path"]).exists()
+    assert unsir["artifacts"]["model_options"] == {"widths": [16, 32, 64]}
