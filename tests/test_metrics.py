@@ -295,7 +295,7 @@ def test_relearn_within_cap_on_an_easy_problem(relearn_setup) -> None:
     result = _relearn(relearn_setup, _logistic(forgotten=True), threshold=0.9, max_epochs=10)
     assert result["relearn_curve"][0] == 0.0  # the forgotten model starts at zero
     assert result["relearned"] is True
-    assert 1 <= result["relearn_epochs"] <= 10
+    assert result["relearn_epochs"] in range(1, 11)
     assert result["relearn_steps"] == result["relearn_epochs"] * result["relearn_steps_per_epoch"]
     assert result["relearn_curve"][-1] >= 0.9
     assert all(acc < 0.9 for acc in result["relearn_curve"][:-1])
