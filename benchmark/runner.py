@@ -82,12 +82,18 @@ def _run_group(spec, group, cells, todo, engine, cache, store, reporter) -> list
     rows = []
     for forget in group.forget_sets:
         forget_cells = [c for c in cells if c.forget == forget]
+        if not any(c.row_id in todo for c in forget_cells):  # stored by an earlier run
+            reporter.skip(len(forget_cells), f"forget {list(forget)}")
+            stored = {c.row_id for c in forget_cells}
+            rows += [r for r in store.rows() if r["row_id"] in stored]
+            continue
         gold, gold_seconds, gold_cached, gold_path = _gold(spec, context, forget, cache, reporter)
         evaluator = Evaluator(group.data, forget, context.original, gold, engine,
                               context.normalizer, spec.metrics, group.seed)
         for item in forget_cells:
             if item.row_id not in todo:
                 reporter.skip(1, item.method)
+                rows += [r for r in store.rows() if r["row_id"] == item.row_id]
                 continue
             label = f"{group.model}/{group.dataset} forget {list(forget)} seed {group.seed}: {item.method}"
             reporter.step(f"{label} (unlearning)")

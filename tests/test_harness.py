@@ -61,8 +61,9 @@ def test_killed_run_resumes_where_it_stopped(tiny_spec, monkeypatch) -> None:
     unsir_calls = []
     real = Unsir.unlearn
     monkeypatch.setattr(Unsir, "unlearn", lambda self, m, r: unsir_calls.append(1) or real(self, m, r))
-    run(tiny_spec)
+    rows = run(tiny_spec)
     assert unsir_calls == []  # finished cells are not redone
+    assert len(rows) == 5  # ...but still reported with the newly measured one
     with ResultStore(tiny_spec.results) as store:
         assert {row["method"] for row in store.rows()} == stored | {"finetune"}
 
