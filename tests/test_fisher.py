@@ -278,3 +278,12 @@ def test_vit_fisher_uses_the_vmappable_attention_and_restores_it() -> None:
     diagonal = fisher_diagonal(model, data, normalizer, "cpu", batch_size=4)
     assert all(torch.isfinite(v).all() for v in diagonal.values())
     assert [m.fused_attn for m in model.modules() if hasattr(m, "fused_attn")] == fused_before
+
+
+def test_auto_chunk_size_fits_the_model_in_the_budget() -> None:
+    from methods.fisher_diagonal import auto_chunk_size
+
+    small = nn.Linear(10, 3)
+    assert auto_chunk_size(small, torch.device("cpu")) == 512
+    big = nn.Linear(4096, 2048)  # 8.4M parameters: 4 GiB / (8.4M * 12 B) = 42 samples
+    assert auto_chunk_size(big, torch.device("cpu")) == 42
