@@ -63,7 +63,7 @@ def run(spec: RunSpec, reporter: Reporter | None = None) -> list[dict[str, Any]]
             todo = {c.row_id for c in cells} if spec.rerun else store.missing(c.row_id for c in cells)
             if not todo:
                 reporter.skip(len(cells), f"{group.model}/{group.dataset}/seed {group.seed}")
-                rows += [r for r in store.rows() if r["row_id"] in {c.row_id for c in cells}]
+                rows += store.rows(c.row_id for c in cells)
                 continue
             rows += _run_group(spec, group, cells, todo, engine, cache, store, reporter)
         reporter.finish()
@@ -84,8 +84,7 @@ def _run_group(spec, group, cells, todo, engine, cache, store, reporter) -> list
         forget_cells = [c for c in cells if c.forget == forget]
         if not any(c.row_id in todo for c in forget_cells):  # stored by an earlier run
             reporter.skip(len(forget_cells), f"forget {list(forget)}")
-            stored = {c.row_id for c in forget_cells}
-            rows += [r for r in store.rows() if r["row_id"] in stored]
+            rows += store.rows(c.row_id for c in forget_cells)
             continue
         gold, gold_seconds, gold_cached, gold_path = _gold(spec, context, forget, cache, reporter)
         evaluator = Evaluator(group.data, forget, context.original, gold, engine,
@@ -93,7 +92,7 @@ def _run_group(spec, group, cells, todo, engine, cache, store, reporter) -> list
         for item in forget_cells:
             if item.row_id not in todo:
                 reporter.skip(1, item.method)
-                rows += [r for r in store.rows() if r["row_id"] == item.row_id]
+                rows += store.rows([item.row_id])
                 continue
             label = f"{group.model}/{group.dataset} forget {list(forget)} seed {group.seed}: {item.method}"
             reporter.step(f"{label} (unlearning)")

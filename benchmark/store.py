@@ -92,8 +92,14 @@ class ResultStore:
                 f"INSERT OR REPLACE INTO results ({columns}) VALUES ({marks})", tuple(values.values())
             )
 
-    def rows(self) -> list[dict[str, Any]]:
-        cursor = self._connection.execute("SELECT * FROM results ORDER BY created_at, rowid")
+    def rows(self, row_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """Stored rows, oldest first; only those in ``row_ids`` when given (resume reads a
+        few rows per skipped cell, not the whole database)."""
+        query, params = "SELECT * FROM results", ()
+        if row_ids is not None:
+            params = tuple(row_ids)
+            query += f" WHERE row_id IN ({', '.join('?' for _ in params)})" if params else " WHERE 0"
+        cursor = self._connection.execute(query + " ORDER BY created_at, rowid", params)
         names = [d[0] for d in cursor.description]
         out = []
         for record in cursor.fetchall():

@@ -86,8 +86,9 @@ def train_epoch(
     total_loss = torch.zeros((), device=engine.device)
     steps = 0
     for xs, ys in shuffled_batches(parts, batch_size, generator):
-        x = torch.cat([normalizer(part) for part in xs])
-        y = torch.cat(ys)
+        # One part (the usual case) needs no concatenation copy on the hot path.
+        x = normalizer(xs[0]) if len(xs) == 1 else torch.cat([normalizer(p) for p in xs])
+        y = ys[0] if len(ys) == 1 else torch.cat(ys)
         if augment is not None:
             x = augment(x)
         if engine.channels_last:

@@ -94,3 +94,13 @@ def test_multi_class_and_several_seeds(tiny_spec) -> None:
     assert {row["forget"] for row in rows} == {"1", "0,2"}
     multi = [r for r in rows if r["forget"] == "0,2" and r["method"] == "unsir"]
     assert all(r["n_forget"] == 2 for r in multi)
+
+
+def test_store_reads_only_the_rows_asked_for(tiny_spec) -> None:
+    tiny_spec.methods = ["unsir"]
+    rows = run(tiny_spec)
+    with ResultStore(tiny_spec.results) as store:
+        wanted = [rows[0]["row_id"], rows[2]["row_id"]]
+        assert [r["row_id"] for r in store.rows(wanted)] == wanted
+        assert store.rows([]) == []
+        assert len(store.rows()) == 3
