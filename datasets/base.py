@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from benchmark.registry import Registry
+from benchmark.core.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -15,7 +15,7 @@ class ImageDataset:
     """Train and test splits as uint8 ``N x C x H x W`` images and int64 labels.
 
     ``mean`` and ``std`` are the per-channel normalisation in [0, 1] units that models see;
-    normalisation and augmentation happen batch-wise on the device (see benchmark.training).
+    normalisation and augmentation happen batch-wise on the device (see benchmark.core.training).
     """
 
     name: str

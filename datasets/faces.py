@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from benchmark.errors import UserError
+from benchmark.core.errors import UserError
 from datasets.base import DATASETS, DataSource, ImageDataset
 from datasets.disk_cache import Payload, cache_dir_for, fingerprint, load_or_build
 from datasets.imagefolder import (

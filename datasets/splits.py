@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import torch
 
-from benchmark.batches import LabelledImages
-from benchmark.errors import UserError
+from benchmark.core.errors import UserError
+from benchmark.core.tensors import LabelledImages, balanced_subset, class_mask
+
+__all__ = ["balanced_subset", "check_forget_classes", "class_mask", "parse_forget",
+           "split_forget_retain"]
 
 
 def parse_forget(text: str, num_classes: int) -> list[tuple[int, ...]]:
@@ -63,36 +66,9 @@ def check_forget_classes(classes: tuple[int, ...], num_classes: int) -> None:
         raise UserError("cannot forget every class: at least one class must be retained")
 
 
-def class_mask(labels: torch.Tensor, classes: tuple[int, ...]) -> torch.Tensor:
-    """Boolean mask of the samples whose label is in ``classes``."""
-    return torch.isin(labels, torch.tensor(classes, device=labels.device, dtype=labels.dtype))
-
-
 def split_forget_retain(
     x: torch.Tensor, y: torch.Tensor, forget_classes: tuple[int, ...]
 ) -> tuple[LabelledImages, LabelledImages]:
     """(forget, retain) samples of one split; each holds only its own rows (copies)."""
     mask = class_mask(y, forget_classes)
     return LabelledImages(x[mask], y[mask]), LabelledImages(x[~mask], y[~mask])
-
-
-def balanced_subset(
-    data: LabelledImages, per_class: int, first_in_order: bool, seed: int
-) -> LabelledImages:
-    """Up to ``per_class`` samples of each class present in ``data``.
-
-    Random with ``seed`` by default; ``first_in_order`` keeps the first ones in storage order,
-    as the UNSIR reference notebook does (it takes the first 1000 of each class).
-    """
-    labels = data.y.cpu()
-    generator = torch.Generator().manual_seed(seed)
-    chosen = []
-    for cls in torch.unique(labels).tolist():
-        index = torch.nonzero(labels == cls).flatten()
-        if not first_in_order:
-            index = index[torch.randperm(index.numel(), generator=generator)]
-        chosen.append(index[:per_class])
-    if not chosen:
-        raise UserError("the retain subset is empty: the data set has no retained samples")
-    index = torch.cat(chosen).sort().values.to(data.y.device)
-    return data.select(index)

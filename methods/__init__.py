@@ -1,11 +1,19 @@
-"""Unlearning methods: one file each, registered in METHODS by name."""
+"""Unlearning methods: one file each, registered in METHODS under the class's ``name``.
 
-from methods.base import METHODS, Access, UnlearningMethod, UnlearnRequest
+Method files import only :mod:`methods.api`, the plugin API a third-party method uses too.
+"""
+
+from methods.api import METHODS, Access, MethodStyle, UnlearningMethod, UnlearnRequest
+
+BUILTIN_MODULES = ("finetune", "fisher", "retrain", "unsir")
 
 
 def import_builtins() -> None:
-    """Import the built-in method modules so their @METHODS.register decorators run."""
-    from methods import finetune, fisher, retrain, unsir  # noqa: F401
+    """Import the built-in method modules so their ``@register_method`` decorators run."""
+    import importlib
+
+    for module in BUILTIN_MODULES:
+        importlib.import_module(f"methods.{module}")
 
 
 def get_method(name: str) -> type[UnlearningMethod]:
@@ -13,4 +21,5 @@ def get_method(name: str) -> type[UnlearningMethod]:
     return METHODS.get(name)
 
 
-__all__ = ["METHODS", "Access", "UnlearnRequest", "UnlearningMethod", "get_method", "import_builtins"]
+__all__ = ["METHODS", "Access", "MethodStyle", "UnlearnRequest", "UnlearningMethod",
+           "get_method", "import_builtins"]

@@ -20,20 +20,28 @@ from dataclasses import dataclass, replace
 
 from torch import nn
 
-from benchmark.training import train_with_recipe
-from methods.base import METHODS, Access, UnlearningMethod, UnlearnRequest
+from methods.api import (
+    Access,
+    MethodStyle,
+    UnlearningMethod,
+    UnlearnRequest,
+    derive_seed,
+    register_method,
+    setting,
+    train_with_recipe,
+)
 
 
 @dataclass(frozen=True)
 class FinetuneConfig:
-    epochs: int = 5
-    lr: float = 0.02
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    batch_size: int = 256
+    epochs: int = setting(5, ge=0)
+    lr: float = setting(0.02, gt=0)
+    momentum: float = setting(0.9, ge=0, lt=1)
+    weight_decay: float = setting(5e-4, ge=0)
+    batch_size: int = setting(256, ge=1)
 
 
-@METHODS.register("finetune")
+@register_method
 class Finetune(UnlearningMethod):
     """A few epochs of training on the retain set, from the original weights."""
 
@@ -41,6 +49,7 @@ class Finetune(UnlearningMethod):
     needs = frozenset({Access.RETAIN})
     Config = FinetuneConfig
     paper = "Fine-tuning baseline (Golatkar et al., CVPR 2020)"
+    style = MethodStyle(label="Fine-tune", colour="#029e73", marker="v")
 
     def unlearn(self, model: nn.Module, request: UnlearnRequest) -> nn.Module:
         cfg: FinetuneConfig = self.config
@@ -51,5 +60,5 @@ class Finetune(UnlearningMethod):
         )
         retain = request.retain().to(request.engine.device)
         train_with_recipe(model, retain, recipe, request.engine, request.normalizer,
-                          seed=request.seed + 2)
+                          seed=derive_seed(request.seed, salt=2, stride=1))
         return model

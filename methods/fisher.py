@@ -28,7 +28,7 @@ Deliberate deviations from the reference code:
      vector-Jacobian products per sample) instead of a batch-size-1 loop with C backward
      passes; the same exact expectation over all classes weighted by the model's
      probabilities, the same 1/N normalisation. Tested equal to a brute-force loop.
-  2. The head is the layer ``benchmark.models.classifier_head`` returns, not "every tensor
+  2. The head is the layer ``classifier_head`` (methods.api) returns, not "every tensor
      whose size(0) equals num_classes" (which would also catch, e.g., a BatchNorm with
      num_classes channels). For the suite's models both pick the same tensors.
   3. Several forget classes are handled together (the reference zeroes one class's row).
@@ -64,8 +64,17 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from datasets.splits import balanced_subset
-from methods.base import METHODS, Access, UnlearningMethod, UnlearnRequest, seeded_generator
+from methods.api import (
+    Access,
+    MethodStyle,
+    UnlearningMethod,
+    UnlearnRequest,
+    balanced_subset,
+    classifier_head,
+    register_method,
+    seeded_generator,
+    setting,
+)
 from methods.fisher_diagonal import Approximation, fisher_diagonal
 
 HeadFinder = Callable[[nn.Module], nn.Module]
@@ -75,19 +84,19 @@ HeadFinder = Callable[[nn.Module], nn.Module]
 class FisherConfig:
     """Fisher-forgetting hyperparameters; sources in the module docstring."""
 
-    alpha: float = 1e-6
-    var_clamp: float = 1e3
-    head_var_clamp: float = 1e2
-    fisher_eps: float = 1e-8
-    forget_row_var: float = 1e-4
-    head_var_scale: float = 10.0
-    bias_var_scale: float = 10.0  # every 1-d parameter outside the head (BatchNorm, biases)
+    alpha: float = setting(1e-6, ge=0)
+    var_clamp: float = setting(1e3, gt=0)
+    head_var_clamp: float = setting(1e2, gt=0)
+    fisher_eps: float = setting(1e-8, gt=0)
+    forget_row_var: float = setting(1e-4, ge=0)
+    head_var_scale: float = setting(10.0, ge=0)
+    bias_var_scale: float = setting(10.0, ge=0)  # every 1-d parameter outside the head
     # Per-sample gradients held at once; does not change the result. 0 = as many as fit a
     # memory budget (methods/fisher_diagonal.py: auto_chunk_size): a fixed 128 took 20 GB of
     # RAM for ResNet-18 on the CPU.
-    batch_size: int = 0
+    batch_size: int = setting(0, ge=0)
     approximation: Approximation = "exact"  # "sampled": one label drawn per sample
-    subset_per_class: int = 0  # 0 = the whole retain set
+    subset_per_class: int = setting(0, ge=0)  # 0 = the whole retain set
 
     def __post_init__(self) -> None:
         if self.approximation not in ("exact", "sampled"):
@@ -148,14 +157,7 @@ def apply_fisher_noise(
     return model
 
 
-def _default_head(model: nn.Module) -> nn.Module:
-    # Imported lazily: benchmark.models pulls in the architecture registry.
-    from benchmark.models import classifier_head
-
-    return classifier_head(model)
-
-
-@METHODS.register("fisher")
+@register_method
 class FisherForgetting(UnlearningMethod):
     """Noise each weight by its inverse retain-set Fisher; zero the forget classes' head rows."""
 
@@ -163,11 +165,12 @@ class FisherForgetting(UnlearningMethod):
     needs = frozenset({Access.RETAIN})
     Config = FisherConfig
     paper = "Golatkar et al., Eternal Sunshine of the Spotless Net, CVPR 2020"
+    style = MethodStyle(label="Fisher", colour="#de8f05", marker="^")
 
     def __init__(self, config: FisherConfig | None = None, head: HeadFinder | None = None) -> None:
-        """``head`` finds the logit layer of a model; default benchmark.models.classifier_head."""
+        """``head`` finds the logit layer of a model; default: the model registry's."""
         super().__init__(config)
-        self.find_head = head or _default_head
+        self.find_head = head or classifier_head
 
     def unlearn(self, model: nn.Module, request: UnlearnRequest) -> nn.Module:
         cfg: FisherConfig = self.config

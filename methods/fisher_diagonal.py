@@ -31,7 +31,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, vjp, vmap
 
-from benchmark.batches import LabelledImages, Normalizer
+from methods.api import LabelledImages, Normalizer
 
 Approximation = Literal["exact", "sampled"]
 

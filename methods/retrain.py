@@ -20,18 +20,26 @@ from dataclasses import dataclass, replace
 
 from torch import nn
 
-from benchmark.training import train_with_recipe
-from methods.base import METHODS, Access, UnlearningMethod, UnlearnRequest
+from methods.api import (
+    Access,
+    MethodStyle,
+    UnlearningMethod,
+    UnlearnRequest,
+    derive_seed,
+    register_method,
+    setting,
+    train_with_recipe,
+)
 
 
 @dataclass(frozen=True)
 class RetrainConfig:
     """``epochs=0`` means: as many epochs as the original's recipe (the fair comparison)."""
 
-    epochs: int = 0
+    epochs: int = setting(0, ge=0)
 
 
-@METHODS.register("retrain")
+@register_method
 class Retrain(UnlearningMethod):
     """Train a freshly initialised model on the retain set only."""
 
@@ -39,6 +47,8 @@ class Retrain(UnlearningMethod):
     needs = frozenset({Access.RETAIN})
     Config = RetrainConfig
     paper = "Retraining from scratch (exact unlearning baseline)"
+    # Near-black and dashed in line plots: the reference every method is judged by.
+    style = MethodStyle(label="Retrain", colour="#262626", marker="s")
 
     def unlearn(self, model: nn.Module, request: UnlearnRequest) -> nn.Module:
         recipe = request.original_recipe
@@ -47,5 +57,5 @@ class Retrain(UnlearningMethod):
         fresh = request.engine.prepare(request.new_model())
         retain = request.retain().to(request.engine.device)
         train_with_recipe(fresh, retain, recipe, request.engine, request.normalizer,
-                          seed=request.seed + 1, monitor=request.schedule_monitor)
+                          seed=derive_seed(request.seed, salt=1, stride=1), monitor=request.schedule_monitor)
         return fresh

@@ -40,42 +40,44 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from benchmark.batches import LabelledImages, TiledImages
-from benchmark.training import make_optimizer, train_epoch
-from methods.base import METHODS, Access, UnlearningMethod, UnlearnRequest, seeded_generator
+from methods.api import (
+    Access,
+    LabelledImages,
+    MethodStyle,
+    TiledImages,
+    UnlearningMethod,
+    UnlearnRequest,
+    make_optimizer,
+    register_method,
+    seeded_generator,
+    setting,
+    train_epoch,
+)
 
 
 @dataclass(frozen=True)
 class UnsirConfig:
     """UNSIR hyperparameters; defaults from the reference notebook (see module docstring)."""
 
-    noise_batch: int = 256
-    noise_lr: float = 0.1
-    noise_steps: int = 40
-    noise_l2_weight: float = 0.1
-    noise_copies: int = 20
-    impair_lr: float = 0.02
-    impair_epochs: int = 1
-    repair_lr: float = 0.01
-    repair_epochs: int = 1
-    batch_size: int = 256
-    retain_per_class: int = 1000
+    noise_batch: int = setting(256, ge=1)
+    noise_lr: float = setting(0.1, gt=0)
+    noise_steps: int = setting(40, ge=0)
+    noise_l2_weight: float = setting(0.1, ge=0)
+    noise_copies: int = setting(20, ge=1)
+    impair_lr: float = setting(0.02, gt=0)
+    impair_epochs: int = setting(1, ge=0)
+    repair_lr: float = setting(0.01, gt=0)
+    repair_epochs: int = setting(1, ge=0)
+    batch_size: int = setting(256, ge=1)
+    retain_per_class: int = setting(1000, ge=1)
     quirk_three_noise_images: bool = False
     quirk_label_zero: bool = False
     quirk_train_mode_noise: bool = False
     quirk_first_retain_samples: bool = False
 
-    def __post_init__(self) -> None:
-        if self.retain_per_class < 1:
-            raise ValueError("retain_per_class must be at least 1 (an empty retain subset cannot repair)")
-        for name in ("noise_batch", "noise_copies", "batch_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1")
-        if min(self.noise_steps, self.impair_epochs, self.repair_epochs) < 0:
-            raise ValueError("step and epoch counts cannot be negative")
 
 
-@METHODS.register("unsir")
+@register_method
 class Unsir(UnlearningMethod):
     """Error-maximising noise per forget class, one impair epoch, one repair epoch."""
 
@@ -83,6 +85,7 @@ class Unsir(UnlearningMethod):
     needs = frozenset({Access.RETAIN_SUBSET})
     Config = UnsirConfig
     paper = "Tarun et al., Fast Yet Effective Machine Unlearning, IEEE TNNLS 2023"
+    style = MethodStyle(label="UNSIR", colour="#0173b2", marker="D")
 
     def unlearn(self, model: nn.Module, request: UnlearnRequest) -> nn.Module:
         cfg: UnsirConfig = self.config

@@ -1,6 +1,6 @@
 """The results DataFrame as the figures and tables want it: checked, typed, labelled.
 
-``benchmark.store.load_dataframe`` gives one row per (model, data set, forget set, seed,
+``benchmark.harness.store.load_dataframe`` gives one row per (model, data set, forget set, seed,
 method). Here we add the labels every figure shares (method display name, setting title),
 coerce metric columns to numbers (JSON nulls arrive as ``None`` in object columns), and
 offer :func:`has_metric` so each figure can skip cleanly when its data is absent.
@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmark.errors import UserError
-from benchmark.store import load_dataframe
+from benchmark.core.errors import UserError
+from benchmark.harness.store import load_dataframe
 from reports.style import method_display, method_order, method_palette
 
 NUMERIC_COLUMNS = (

@@ -125,7 +125,7 @@ def _cams(
 
 def _block(combo: str, group: pd.DataFrame, labels: dict[str, str]) -> CamBlock:
     import datasets
-    from benchmark.batches import Normalizer
+    from benchmark.core.tensors import Normalizer
 
     row = group.iloc[0]
     source = datasets.DataSource(data_root=(row["spec"] or {}).get("data_root"))

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from benchmark.spec import MetricOptions, RunSpec
-from benchmark.training import TrainRecipe
+from benchmark.core.training import TrainRecipe
+from benchmark.harness.spec import MetricOptions, RunSpec
 
 # Tiny test models run fastest on one thread; two OpenMP threads on a shared 2-core
 # machine spin against each other and were measured 6x slower here.

@@ -5,14 +5,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from benchmark.batches import LabelledImages, Normalizer
-from benchmark.engine import Engine
+from benchmark.core.engine import Engine
+from benchmark.core.tensors import LabelledImages, Normalizer
+from benchmark.core.training import TrainRecipe, train_with_recipe
+from benchmark.harness.requests import build_request
 from benchmark.models import create_model
-from benchmark.requests import build_request
-from benchmark.training import TrainRecipe, train_with_recipe
 from datasets.base import ImageDataset
 from datasets.synthetic import make_synthetic
-from methods.base import UnlearningMethod, UnlearnRequest
+from methods.api import UnlearningMethod, UnlearnRequest
 
 CPU = Engine.for_device("cpu")
 RECIPE = TrainRecipe(epochs=4, batch_size=64, lr=0.05, augment=False)
@@ -45,7 +45,7 @@ def request_for(method: UnlearningMethod | type[UnlearningMethod], data: ImageDa
 
 
 def accuracy_on(model: nn.Module, data: ImageDataset, classes: tuple[int, ...]) -> float:
-    from benchmark.training import predict_logits
+    from benchmark.core.training import predict_logits
 
     mask = torch.isin(data.test_y, torch.tensor(classes))
     logits = predict_logits(model, data.test_x[mask], CPU, normalizer(data))

@@ -13,11 +13,11 @@ import pytest
 
 from benchmark.__main__ import main
 from benchmark.claims import load_claims, parse_claims, spec_for_run
-from benchmark.claims_eval import FAIL, NO_DATA, PASS, evaluate_claim
-from benchmark.errors import UserError
-from benchmark.runner import run
-from benchmark.spec import RunSpec
-from benchmark.store import ResultStore
+from benchmark.claims.evaluate import FAIL, NO_DATA, PASS, evaluate_claim
+from benchmark.core.errors import UserError
+from benchmark.harness.runner import run
+from benchmark.harness.spec import RunSpec
+from benchmark.harness.store import ResultStore
 
 
 def _claim(**entry: Any):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from benchmark.__main__ import main
-from benchmark.store import ResultStore
+from benchmark.harness.store import ResultStore
 
 FAST = ["--datasets", "synthetic", "--set", "train.epochs=2", "--set", "metrics.relearn=false",
         "--set", "unsir.noise_steps=2", "--set", "unsir.noise_batch=8", "--device", "cpu"]

@@ -16,7 +16,7 @@ import pytest
 import torch
 from PIL import Image
 
-from benchmark.errors import UserError
+from benchmark.core.errors import UserError
 from datasets import (
     DATASETS,
     DataSource,

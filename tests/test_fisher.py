@@ -9,14 +9,14 @@ import pytest
 import torch
 from torch import nn
 
-from benchmark.batches import LabelledImages, Normalizer
-from benchmark.engine import Engine
-from benchmark.errors import DataAccessError
-from benchmark.overrides import apply_overrides
-from benchmark.requests import build_request
-from benchmark.training import TrainRecipe, predict_logits, train_with_recipe
+from benchmark.core.config import apply_overrides
+from benchmark.core.engine import Engine
+from benchmark.core.errors import DataAccessError
+from benchmark.core.tensors import LabelledImages, Normalizer
+from benchmark.core.training import TrainRecipe, predict_logits, train_with_recipe
+from benchmark.harness.requests import build_request
 from datasets.base import ImageDataset
-from methods.base import METHODS, Access
+from methods.api import METHODS, Access
 from methods.fisher import FisherConfig, FisherForgetting, apply_fisher_noise, mean_and_variance
 from methods.fisher_diagonal import fisher_diagonal
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from benchmark.runner import run
-from benchmark.store import ResultStore
+from benchmark.harness.runner import run
+from benchmark.harness.store import ResultStore
 from methods.finetune import Finetune
 from methods.unsir import Unsir
 
@@ -74,7 +74,7 @@ def test_corrupt_checkpoint_is_rebuilt_not_reused(tiny_spec, monkeypatch) -> Non
     cache_dir = tiny_spec.resolved_cache_dir()
     original = next(cache_dir.glob("original-*.pt"))
     original.write_bytes(original.read_bytes()[:-10] + b"corrupted!")
-    import benchmark.runner as runner
+    import benchmark.harness.runner as runner
 
     trained = []
     real = runner.train_with_recipe

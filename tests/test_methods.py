@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import pytest
 import torch
 
-from benchmark.errors import DataAccessError
-from methods.base import Access, UnlearningMethod
+from benchmark.core.errors import DataAccessError
+from methods.api import Access, UnlearningMethod
 from methods.retrain import Retrain, RetrainConfig
 from tests.helpers import request_for, tiny_data, trained_model
 

@@ -11,8 +11,8 @@ import pytest
 import torch
 from torch import nn
 
-from benchmark.batches import LabelledImages, Normalizer
-from benchmark.engine import Engine
+from benchmark.core.engine import Engine
+from benchmark.core.tensors import LabelledImages, Normalizer
 from benchmark.metrics import (
     accuracy,
     gold_distance,

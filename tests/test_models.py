@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from benchmark.errors import UnknownNameError, UserError
+from benchmark.core.errors import UnknownNameError, UserError
 from benchmark.models import (
     MODELS,
     classifier_head,

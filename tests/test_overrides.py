@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from benchmark.errors import UserError
-from benchmark.overrides import apply_overrides, parse_assignments
-from benchmark.training import TrainRecipe
+from benchmark.core.config import apply_overrides, parse_assignments
+from benchmark.core.errors import UserError
+from benchmark.core.training import TrainRecipe
 from methods.unsir import UnsirConfig
 
 

@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from benchmark.runner import run
-from benchmark.spec import DataOptions, MetricOptions, RunSpec
-from benchmark.training import TrainRecipe
+from benchmark.core.training import TrainRecipe
+from benchmark.harness.runner import run
+from benchmark.harness.spec import DataOptions, MetricOptions, RunSpec
 
 
 @pytest.mark.data

@@ -6,8 +6,8 @@ from importlib import metadata
 
 import pytest
 
-from benchmark.errors import UnknownNameError, UserError
-from benchmark.registry import DuplicateNameError, Registry
+from benchmark.core.errors import UnknownNameError, UserError
+from benchmark.core.registry import DuplicateNameError, Registry
 
 
 def test_register_and_get_with_decorator() -> None:

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.errors import UserError
-from benchmark.runner import run
-from benchmark.spec import MetricOptions, RunSpec
-from benchmark.store import ResultStore
-from benchmark.training import TrainRecipe
+from benchmark.core.errors import UserError
+from benchmark.core.training import TrainRecipe
+from benchmark.harness.runner import run
+from benchmark.harness.spec import MetricOptions, RunSpec
+from benchmark.harness.store import ResultStore
 from reports.build import build_report
 from reports.figures import FIGURES
 

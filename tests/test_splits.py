@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from benchmark.batches import LabelledImages
-from benchmark.errors import UserError
+from benchmark.core.errors import UserError
+from benchmark.core.tensors import LabelledImages
 from datasets.splits import balanced_subset, parse_forget, split_forget_retain
 
 
@@ -47,8 +47,8 @@ def test_balanced_subset_sizes_and_order() -> None:
 
 
 def test_per_class_caps_for_quick_real_data_checks() -> None:
-    from benchmark.grid import limit_per_class
-    from benchmark.spec import DataOptions
+    from benchmark.harness.grid import limit_per_class
+    from benchmark.harness.spec import DataOptions
     from datasets.synthetic import make_synthetic
 
     data = make_synthetic()

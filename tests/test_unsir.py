@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 import torch
 
-from benchmark.batches import Normalizer
+from benchmark.core.tensors import Normalizer
 from methods.unsir import Unsir, UnsirConfig
 from tests.helpers import accuracy_on, request_for, tiny_data, trained_model
 

@@ -15,7 +15,7 @@ harness chooses it, e.g. a fraction of the original model's forget accuracy).
 1. A deep copy of M is fine-tuned on R with cross-entropy, no augmentation, the given
    optimiser ("adam" or "sgd" with momentum 0.9), learning rate ``lr``, no weight decay and
    no schedule, batch size ``batch_size``, every parameter trainable (also ones M had
-   frozen), through the shared loop ``benchmark.training.train_epoch``. Data order and the
+   frozen), through the shared loop ``benchmark.core.training.train_epoch``. Data order and the
    global RNG (dropout) are seeded from ``seed``; the caller's RNG state is restored after.
    M itself is never modified.
 2. Checks: the top-1 accuracy of the copy on all of F (eval mode) is measured before any
@@ -48,10 +48,10 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
-from benchmark.batches import LabelledImages, Normalizer
-from benchmark.engine import Engine
+from benchmark.core.engine import Engine
+from benchmark.core.tensors import LabelledImages, Normalizer
+from benchmark.core.training import OptimizerName, make_optimizer, predict_logits, train_epoch
 from benchmark.metrics.accuracy import accuracy
-from benchmark.training import OptimizerName, make_optimizer, predict_logits, train_epoch
 
 
 class _Reached(Exception):

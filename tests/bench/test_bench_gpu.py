@@ -17,11 +17,11 @@ import copy
 import pytest
 import torch
 
-from benchmark.batches import Augment, LabelledImages, Normalizer
-from benchmark.engine import Engine
+from benchmark.core.engine import Engine
+from benchmark.core.tensors import Augment, LabelledImages, Normalizer
+from benchmark.core.training import TrainRecipe, make_optimizer, train_epoch
+from benchmark.harness.requests import build_request
 from benchmark.models import create_model
-from benchmark.requests import build_request
-from benchmark.training import TrainRecipe, make_optimizer, train_epoch
 from datasets.base import ImageDataset
 from methods.fisher import FisherForgetting
 from methods.unsir import Unsir

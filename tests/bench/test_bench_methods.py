@@ -5,7 +5,7 @@ images per class), the small CNN, class 3 forgotten, an original trained once pe
 Each round starts from a fresh copy of the original and a fresh request (``setup``, not
 timed), so only ``unlearn`` is measured, as in the harness. The configurations are fixed
 here, not taken from the methods' defaults, so a change of defaults does not look like a
-speed regression; they follow benchmark/presets/default.toml where it sets something.
+speed regression; they follow benchmark/harness/presets/default.toml where it sets something.
 
 In the default suite (``--benchmark-disable`` in pyproject's addopts) each test runs
 ``unlearn`` once and checks its result, so these also guard correctness. To time them::
@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from datasets.base import ImageDataset
-from methods.base import UnlearningMethod
+from methods.api import UnlearningMethod
 from methods.finetune import Finetune, FinetuneConfig
 from methods.fisher import FisherConfig, FisherForgetting
 from methods.retrain import Retrain, RetrainConfig

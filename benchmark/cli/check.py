@@ -1,0 +1,54 @@
+"""``python -m benchmark check``: evaluate a claim set and print one line per claim."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+from rich.table import Table
+
+from benchmark.claims import NO_DATA, PASS, ClaimResult, evaluate_claims, load_claims, results_for
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
+def claims_table(results: list[ClaimResult], title: str) -> Table:
+    """Claim, what was measured (value, n rows, min..max), threshold and verdict."""
+    table = Table(title=title, show_lines=False)
+    for column, justify in (("claim", "left"), ("quantity", "left"), ("measured", "right"),
+                            ("threshold", "right"), ("verdict", "center")):
+        table.add_column(column, justify=justify)
+    for result in results:
+        claim = result.claim
+        if result.verdict == NO_DATA:
+            measured = "-"  # the reason is printed under the table
+        else:
+            spread = f", {_number(result.low)}..{_number(result.high)}" if result.n > 1 else ""
+            measured = f"{_number(result.measured)} (n={result.n}{spread})"
+        style = {"PASS": "green", "FAIL": "red"}.get(result.verdict, "yellow")
+        name = claim.name + (f"\n[dim]{claim.note}[/dim]" if claim.note else "")
+        table.add_row(name, claim.quantity(), measured, claim.threshold(),
+                      f"[{style}]{result.verdict}[/{style}]")
+    return table
+
+
+def command_check(args: argparse.Namespace) -> int:
+    """Exit 0 when every claim passes; 1 when any fails or has no data."""
+    claimset = load_claims(args.claims)
+    frame = results_for(claimset, getattr(args, "db", None), getattr(args, "device", None),
+                        getattr(args, "data_root", None), bool(getattr(args, "quiet", False)))
+    results = evaluate_claims(claimset.claims, frame)
+    console = Console(width=None if Console().is_terminal else 160)
+    console.print(claims_table(results, f"Claims: {claimset.source}"))
+    for result in results:  # why a claim has no data, or which rows it left out
+        if result.why:
+            label = "no data" if result.verdict == NO_DATA else "note"
+            console.print(f"{label} ({result.claim.name}): {result.why}", highlight=False)
+    passed = sum(r.verdict == PASS for r in results)
+    failed = sum(r.verdict == "FAIL" for r in results)
+    missing = sum(r.verdict == NO_DATA for r in results)
+    console.print(f"{passed}/{len(results)} claims pass, {failed} fail, {missing} without data",
+                  highlight=False)
+    return 0 if passed == len(results) else 1

@@ -1,0 +1,31 @@
+"""``python -m benchmark list``: everything registered, so users see what they can ask for."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from benchmark.harness.spec import preset_names
+from benchmark.models import MODELS
+from datasets import DATASETS
+from datasets import import_builtins as import_datasets
+from methods import METHODS
+from methods import import_builtins as import_methods
+
+
+def command_list() -> int:
+    import_methods()
+    import_datasets()
+    console = Console()
+    methods = Table(title="methods")
+    for column in ("name", "data access", "zero-glance", "paper"):
+        methods.add_column(column)
+    for name in METHODS.names():
+        cls = METHODS.get(name)
+        methods.add_row(name, ", ".join(sorted(a.value for a in cls.needs)),
+                        "yes" if cls.zero_glance() else "", cls.paper)
+    console.print(methods)
+    console.print("models: " + ", ".join(MODELS.names()) + ", timm:<any timm model name>")
+    console.print("data sets: " + ", ".join(DATASETS.names()))
+    console.print("presets: " + ", ".join(preset_names()))
+    return 0

@@ -1,0 +1,93 @@
+"""The command line: ``python -m benchmark run | list | report | check``.
+
+Errors a user can cause print one line (``error: ...``) and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from benchmark.core.errors import UserError
+
+
+def _csv(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _seeds(text: str) -> list[int]:
+    try:
+        return [int(part) for part in _csv(text)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seeds must be whole numbers like 0,1,2, not {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m benchmark", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="train/load originals, unlearn with each method, store metrics")
+    run.add_argument("--preset", default="default", help="shipped preset name or path to a .toml (default: default)")
+    run.add_argument("--methods", type=_csv, help="comma list, e.g. unsir,fisher,retrain")
+    run.add_argument("--models", type=_csv, help="comma list, e.g. resnet18,allcnn or timm:<name>")
+    run.add_argument("--datasets", type=_csv, help="comma list, e.g. digits,cifar10")
+    run.add_argument("--forget", action="append", help="forget set: 3 | 0,2 | random:K[:SEED] | each (repeatable)")
+    run.add_argument("--seeds", type=_seeds, help="comma list of seeds, e.g. 0,1,2")
+    run.add_argument("--device", help="auto (default), cpu, cuda or cuda:N")
+    run.add_argument("--data-root", help="data folder or archive (or set UNLEARN_DATA_ROOT)")
+    run.add_argument("--results", help="SQLite results file (default: results/results.sqlite)")
+    run.add_argument("--cache-dir", help="checkpoint cache folder (default: next to the results)")
+    run.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
+                     help="override: method.key=value, train.key=value or metrics.key=value")
+    run.add_argument("--rerun", action="store_true", help="re-measure cells already stored")
+    run.add_argument("--save-models", action="store_true",
+                     help="keep each unlearned model's weights (for GradCAM in `report`)")
+    run.add_argument("--quiet", action="store_true", help="no progress and no table")
+
+    commands.add_parser("list", help="list methods, models, data sets and presets")
+
+    report = commands.add_parser("report", help="figures and tables from a results database")
+    report.add_argument("--db", default="results/results.sqlite", help="results database")
+    report.add_argument("--out", default="reports-out", help="output folder")
+
+    check = commands.add_parser("check", help="check speed/accuracy claims; exit 1 if any fails")
+    check.add_argument("--claims", default="default", help="shipped claims name or path to a .toml")
+    check.add_argument("--db", help="read results from this database instead of running")
+    check.add_argument("--device", help="device for the runs the claims need")
+    check.add_argument("--data-root", help="data folder or archive")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        from benchmark.cli.clash import ensure_own_datasets_package
+
+        ensure_own_datasets_package()
+        if args.command == "run":
+            from benchmark.cli.run import command_run
+
+            return command_run(args)
+        if args.command == "list":
+            from benchmark.cli.listing import command_list
+
+            return command_list()
+        if args.command == "report":
+            from reports.build import build_report
+
+            written = build_report(args.db, args.out)
+            print(f"wrote {len(written)} files to {args.out} (open {args.out}/index.html)")
+            return 0
+        if args.command == "check":
+            from benchmark.cli.check import command_check
+
+            return command_check(args)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: finished rows are stored; run the same command again to resume",
+              file=sys.stderr)
+        return 130
+    return 0
+

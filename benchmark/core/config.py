@@ -1,0 +1,149 @@
+"""Hyperparameter dataclasses: ``--set section.key=value`` overrides, types and bounds.
+
+Every value a user gives (flag, preset, claims file) passes :func:`apply_overrides`: it is
+coerced to the field's type, then checked against the field's bounds (:func:`setting`),
+so a bad value is one line before anything is trained, never a traceback after.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import math
+import types
+import typing
+from typing import Any
+
+from benchmark.core.errors import UserError
+
+# Larger whole numbers overflow torch's and numpy's 32-bit arguments and are never meant.
+MAX_INT = 2**31 - 1
+
+
+def parse_assignments(items: list[str]) -> dict[str, dict[str, Any]]:
+    """``["unsir.impair_lr=0.05", "train.epochs=3"]`` -> ``{"unsir": {"impair_lr": 0.05}, ...}``."""
+    result: dict[str, dict[str, Any]] = {}
+    for item in items:
+        target, sep, raw = item.partition("=")
+        section, dot, key = target.strip().partition(".")
+        if not sep or not dot or not section or not key:
+            raise UserError(f"bad --set {item!r}; use --set method.key=value or train.key=value")
+        result.setdefault(section, {})[key] = parse_value(raw.strip())
+    return result
+
+
+def parse_value(raw: str) -> Any:
+    """A Python/TOML-like literal (numbers, true/false, none, quoted or bare strings)."""
+    lowered = raw.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("none", "null"):
+        return None
+    try:
+        return ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        return raw
+
+
+def apply_overrides(config: Any, values: dict[str, Any], what: str) -> Any:
+    """A copy of dataclass ``config`` with ``values`` set, each checked against its field type."""
+    fields = {f.name: f for f in dataclasses.fields(config)}
+    hints = typing.get_type_hints(type(config))
+    changes = {}
+    for key, value in values.items():
+        if key not in fields:
+            known = ", ".join(sorted(fields))
+            raise UserError(f"unknown setting {what}.{key}; known: {known}")
+        changes[key] = _coerce(value, hints[key], f"{what}.{key}")
+    try:  # configs check their own cross-field rules in __post_init__
+        updated = dataclasses.replace(config, **changes)
+    except ValueError as error:
+        raise UserError(f"bad {what} setting: {error}") from None
+    check_bounds(updated, what)
+    return updated
+
+
+def _coerce(value: Any, hint: Any, name: str) -> Any:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, name)
+            except UserError as error:
+                errors.append(str(error))
+        raise UserError(errors[0] if errors else f"bad value for {name}: {value!r}")
+    if origin is typing.Literal:
+        if value not in args:
+            raise UserError(f"bad value for {name}: {value!r}; choose one of {', '.join(map(str, args))}")
+        return value
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        raise UserError(f"{name} must be true or false, not {value!r}")
+    if hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            if abs(value) > MAX_INT:
+                raise UserError(f"{name} must be at most {MAX_INT} in size, not {value}")
+            return value
+        raise UserError(f"{name} must be a whole number, not {value!r}")
+    if hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(float(value)):
+                raise UserError(f"{name} must be a finite number, not {value!r}")
+            return float(value)
+        raise UserError(f"{name} must be a number, not {value!r}")
+    if hint is str:
+        return str(value)
+    return value
+
+
+# ----------------------------------------------------------------------------- ranges
+@dataclasses.dataclass(frozen=True)
+class Bounds:
+    """Allowed values of a numeric setting: each given bound must hold."""
+
+    gt: float | None = None
+    ge: float | None = None
+    lt: float | None = None
+    le: float | None = None
+
+    def violation(self, value: Any) -> str | None:
+        """Why ``value`` is out of bounds, or None when it is fine (None values pass)."""
+        if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        if value != value:  # NaN passes no comparison
+            return "must be a number, not nan"
+        checks = (("gt", "above", lambda b: value > b), ("ge", "at least", lambda b: value >= b),
+                  ("lt", "below", lambda b: value < b), ("le", "at most", lambda b: value <= b))
+        for attribute, words, holds in checks:
+            bound = getattr(self, attribute)
+            if bound is not None and not holds(bound):
+                return f"must be {words} {bound:g}, not {value:g}"
+        return None
+
+
+def setting(default: Any, *, gt: float | None = None, ge: float | None = None,
+            lt: float | None = None, le: float | None = None) -> Any:
+    """A dataclass field with bounds that every override is checked against.
+
+    ``lr: float = setting(0.01, gt=0)`` refuses ``--set method.lr=-1`` with one line before
+    anything is trained. The bounds say what is meaningful, not what is sensible.
+    """
+    return dataclasses.field(default=default, metadata={"bounds": Bounds(gt, ge, lt, le)})
+
+
+def check_bounds(config: Any, what: str) -> None:
+    """Raise UserError naming the first field of dataclass ``config`` outside its bounds."""
+    for f in dataclasses.fields(config):
+        bounds = f.metadata.get("bounds")
+        if bounds is None:
+            continue
+        problem = bounds.violation(getattr(config, f.name))
+        if problem:
+            raise UserError(f"{what}.{f.name} {problem}")

@@ -1,0 +1,75 @@
+"""The plugin API: everything an unlearning method imports, ours or a third party's.
+
+A method file imports from here and nowhere else in the suite, so the suite's internals can
+move without breaking plugins. A minimal method::
+
+    from dataclasses import dataclass
+    from methods.api import Access, MethodStyle, UnlearningMethod, register_method
+
+    @dataclass(frozen=True)
+    class MyConfig:
+        lr: float = 0.01
+
+    @register_method
+    class MyMethod(UnlearningMethod):
+        name = "mymethod"
+        needs = frozenset({Access.RETAIN_SUBSET})
+        Config = MyConfig
+        style = MethodStyle(label="Mine", colour="#8c564b", marker="P")
+
+        def unlearn(self, model, request):
+            data = request.retain_subset(per_class=100)
+            ...
+            return model
+
+Third-party packages expose the class through the ``unlearning_bench.methods`` entry-point
+group (``mymethod = "my_package.module:MyMethod"``); the entry point's name must equal the
+class's ``name``.
+
+What is here: the interface (``UnlearningMethod``, ``UnlearnRequest``, ``Access``,
+``MethodStyle``, ``register_method``, ``METHODS``), the shared fast trainer
+(``train_epoch``, ``train_with_recipe``, ``make_optimizer``, ``predict_logits``), batches on
+the device (``LabelledImages``, ``TiledImages``, ``Normalizer``, ``Augment``,
+``balanced_subset``, ``class_mask``), ``Engine`` (device, precision), seeded generators,
+hyperparameter ranges (``setting``) and ``classifier_head`` (the logit layer of any
+registered model).
+"""
+
+from benchmark.core.config import setting
+from benchmark.core.engine import Engine
+from benchmark.core.errors import DataAccessError
+from benchmark.core.seeding import derive_seed, seeded_generator
+from benchmark.core.tensors import (
+    Augment,
+    LabelledImages,
+    Normalizer,
+    TiledImages,
+    balanced_subset,
+    class_mask,
+)
+from benchmark.core.training import (
+    TrainRecipe,
+    make_optimizer,
+    mean_loss,
+    predict_logits,
+    train_epoch,
+    train_with_recipe,
+)
+from benchmark.models import classifier_head
+from methods.interface import (
+    METHODS,
+    Access,
+    MethodStyle,
+    SubsetProvider,
+    UnlearningMethod,
+    UnlearnRequest,
+    register_method,
+)
+
+__all__ = [
+    "METHODS", "Access", "Augment", "DataAccessError", "Engine", "LabelledImages",
+    "MethodStyle", "Normalizer", "SubsetProvider", "TiledImages", "TrainRecipe",
+    "UnlearnRequest", "UnlearningMethod", "balanced_subset", "class_mask", "classifier_head",
+    "derive_seed", "make_optimizer", "mean_loss", "predict_logits", "register_method",
+    "seeded_generator", "setting", "train_epoch", "train_with_recipe",
+]
