@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from benchmark.core.training import TrainRecipe
-from benchmark.harness.spec import MetricOptions, RunSpec
+from benchmark.harness.options import MetricOptions
+from benchmark.harness.spec import CACHE_ENV, RunSpec
 
 # Tiny test models run fastest on one thread; two OpenMP threads on a shared 2-core
 # machine spin against each other and were measured 6x slower here.
@@ -17,6 +18,12 @@ torch.set_num_threads(1)
 
 FAST_RECIPE = TrainRecipe(epochs=4, batch_size=64, lr=0.05, augment=False)
 FAST_METRICS = MetricOptions(relearn=True, relearn_per_class=10, relearn_max_epochs=2)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache_root(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Runs without --cache-dir cache under UNLEARN_CACHE_DIR: keep tests out of ~/.cache."""
+    os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("cache-root"))
 
 
 @pytest.fixture

@@ -71,14 +71,14 @@ def test_killed_run_resumes_where_it_stopped(tiny_spec, monkeypatch) -> None:
 def test_corrupt_checkpoint_is_rebuilt_not_reused(tiny_spec, monkeypatch) -> None:
     tiny_spec.methods = ["unsir"]
     run(tiny_spec)
-    cache_dir = tiny_spec.resolved_cache_dir()
+    cache_dir = tiny_spec.checkpoint_dir()
     original = next(cache_dir.glob("original-*.pt"))
     original.write_bytes(original.read_bytes()[:-10] + b"corrupted!")
-    import benchmark.harness.runner as runner
+    import benchmark.harness.references as references
 
     trained = []
-    real = runner.train_with_recipe
-    monkeypatch.setattr(runner, "train_with_recipe", lambda *a, **k: trained.append(1) or real(*a, **k))
+    real = references.train_with_recipe
+    monkeypatch.setattr(references, "train_with_recipe", lambda *a, **k: trained.append(1) or real(*a, **k))
     tiny_spec.rerun = True
     run(tiny_spec)
     assert trained == [1]  # the original was retrained; the gold retrain came from the cache

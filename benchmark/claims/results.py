@@ -9,10 +9,12 @@ import pandas as pd
 from benchmark.claims.schema import ClaimSet
 from benchmark.core.errors import UserError
 from benchmark.core.roles import REFERENCE_ROLES
+from benchmark.harness.frames import rows_to_dataframe
 from benchmark.harness.progress import Reporter
 from benchmark.harness.runner import run
-from benchmark.harness.spec import RunSpec, read_preset, spec_from_preset
-from benchmark.harness.store import load_dataframe, rows_to_dataframe
+from benchmark.harness.settings import read_preset, spec_from_preset
+from benchmark.harness.spec import RunSpec
+from benchmark.harness.store import load_dataframe
 
 DEFAULT_CLAIMS_RESULTS = "results/claims.sqlite"
 

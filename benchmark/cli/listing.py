@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from benchmark.harness.spec import preset_names
+from benchmark.harness.settings import preset_names
 from benchmark.models import MODELS
 from datasets import DATASETS
 from datasets import import_builtins as import_datasets

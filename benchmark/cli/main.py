@@ -9,6 +9,7 @@ import argparse
 import sys
 
 from benchmark.core.errors import UserError
+from benchmark.core.seeding import check_seed
 
 
 def _csv(text: str) -> list[str]:
@@ -17,14 +18,27 @@ def _csv(text: str) -> list[str]:
 
 def _seeds(text: str) -> list[int]:
     try:
-        return [int(part) for part in _csv(text)]
+        seeds = [int(part) for part in _csv(text)]
     except ValueError:
         raise argparse.ArgumentTypeError(f"seeds must be whole numbers like 0,1,2, not {text!r}") from None
+    if not seeds:
+        raise argparse.ArgumentTypeError("--seeds is empty; give seeds like 0,1,2")
+    try:
+        return [check_seed(seed) for seed in seeds]
+    except UserError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad flag is one ``error:`` line (and exit 2) like every other error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m benchmark", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = OneLineParser(prog="python -m benchmark", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     run = commands.add_parser("run", help="train/load originals, unlearn with each method, store metrics")
     run.add_argument("--preset", default="default", help="shipped preset name or path to a .toml (default: default)")

@@ -5,41 +5,45 @@ from __future__ import annotations
 import argparse
 
 from benchmark.cli.results_table import print_results
-from benchmark.core.config import apply_overrides, parse_assignments
+from benchmark.core.config import parse_assignments
 from benchmark.harness.progress import Reporter
-from benchmark.harness.runner import run
-from benchmark.harness.spec import RunSpec, read_preset, spec_from_preset
+from benchmark.harness.runner import run_grid
+from benchmark.harness.settings import (
+    TEXT_KEYS,
+    apply_section,
+    read_preset,
+    spec_from_preset,
+    unique,
+)
+from benchmark.harness.spec import RunSpec
 
 
 def spec_from_args(args: argparse.Namespace) -> RunSpec:
-    """The preset's RunSpec with every given flag applied."""
+    """The preset's RunSpec with every given flag applied (flags win over the preset)."""
     spec = spec_from_preset(read_preset(args.preset), args.preset)
-    for name in ("methods", "models", "datasets", "forget", "seeds", "device", "data_root",
-                 "results", "cache_dir"):
+    for name in ("methods", "models", "datasets", "forget", "seeds"):
+        value = getattr(args, name, None)
+        if value is not None:
+            setattr(spec, name, unique(value))
+    for name in TEXT_KEYS:
         value = getattr(args, name, None)
         if value is not None:
             setattr(spec, name, value)
     spec.rerun = bool(getattr(args, "rerun", False))
     spec.save_models = spec.save_models or bool(getattr(args, "save_models", False))
     for section, values in parse_assignments(getattr(args, "settings", []) or []).items():
-        if section == "train":
-            spec.train = apply_overrides(spec.train, values, "train")
-            spec.train_by_model = {k: {**v, **values} for k, v in spec.train_by_model.items()}
-            spec.train_by_dataset = {k: {**v, **values} for k, v in spec.train_by_dataset.items()}
-        elif section == "metrics":
-            spec.metrics = apply_overrides(spec.metrics, values, "metrics")
-        elif section == "data":
-            spec.data = apply_overrides(spec.data, values, "data")
-        else:
-            spec.method_settings.setdefault(section, {}).update(values)
+        apply_section(spec, section, values, from_flags=True)
+    threads = getattr(args, "threads", None)
+    if threads is not None:
+        apply_section(spec, "engine", {"threads": threads}, from_flags=True)
     return spec
 
 
 def command_run(args: argparse.Namespace) -> int:
     spec = spec_from_args(args)
     reporter = Reporter.silent() if args.quiet else Reporter.rich()
-    rows = run(spec, reporter)
+    outcome = run_grid(spec, reporter)
     if not args.quiet:
-        print_results(rows)
-        print(f"results: {spec.results} ({len(rows)} rows this run)")
+        print_results(outcome.rows)
+        print(f"results: {spec.results} ({outcome.summary()})")
     return 0

@@ -1,9 +1,17 @@
-"""Checkpoint cache for trained originals and retrained (gold) models.
+"""One checksummed, atomic file store for everything the suite caches on disk.
 
-Keyed by the hash of everything that decides the weights (model, data set, seed, recipe,
-forget set for retrains). Each checkpoint is written to a temporary file and renamed, with a
-JSON sidecar holding its SHA-256; a missing sidecar or a checksum mismatch means rebuild,
-never silent reuse of a half-written or corrupted file.
+Trained originals, retrained gold models, saved unlearned models and decoded data sets all
+live in an ``ArtifactStore``: ``<folder>/<kind>-<key>.pt`` (a plain ``torch.save`` file,
+loadable with ``torch.load``) plus ``<kind>-<key>.json`` (its SHA-256 and metadata). Each
+file is written to a temporary name in the same folder and renamed, weights first and the
+JSON last, so the JSON marks a complete entry. Loading verifies the checksum and the
+unpickling (``weights_only``: a cache file can never run code); any failure means rebuild,
+never silent reuse.
+
+A killed process can leave two kinds of debris, and opening a store sweeps both: temporary
+files (named ``.<entry>.<host>.<pid>.tmp``) whose writer is no longer running, and weights
+whose JSON never arrived. Temporary files of live writers, or of other hosts sharing the
+folder, are left alone until they are a day old.
 """
 
 from __future__ import annotations
@@ -13,64 +21,154 @@ import io
 import json
 import logging
 import os
-import tempfile
+import socket
+import time
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from benchmark.core.errors import UserError
+
 log = logging.getLogger(__name__)
 
+TMP_SUFFIX = ".tmp"
+STALE_OTHER_HOST_S = 24 * 3600  # another host's temporary file: assume its writer died after a day
+ORPHAN_WEIGHTS_S = 600  # weights without their JSON this old were left by a killed writer
 
-class CheckpointCache:
-    """``root/<kind>-<key>.pt`` plus ``root/<kind>-<key>.json`` (metadata and checksum)."""
 
-    def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
+class StorageError(UserError):
+    """A cache or results file could not be written (permissions, a full disk)."""
 
-    def _paths(self, kind: str, key: str) -> tuple[Path, Path]:
-        return self.root / f"{kind}-{key}.pt", self.root / f"{kind}-{key}.json"
+
+class ArtifactStore:
+    """Checksummed ``torch.save`` payloads with JSON metadata, written atomically."""
+
+    def __init__(self, folder: str | Path, what: str = "cache folder") -> None:
+        """Open (creating) ``folder``; raise StorageError when it cannot be written."""
+        self.folder = Path(folder).expanduser()
+        self.what = what
+        if self.folder.exists() and not self.folder.is_dir():
+            raise StorageError(f"{what} {self.folder} is a file; give a folder")
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            probe = self.folder / _tmp_name("write-probe")
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as error:
+            raise StorageError(f"cannot write to the {what} {self.folder} ({error.strerror or error}); "
+                               "point it at a writable folder") from None
+        self.swept = sweep_debris(self.folder)
 
     def path(self, kind: str, key: str) -> Path:
-        """Where the weights of ``kind``/``key`` are (or would be) stored."""
-        return self._paths(kind, key)[0]
+        """Where the weights (``.pt``) of entry ``kind``/``key`` are, or would be, stored."""
+        return self.folder / f"{kind}-{key}.pt"
 
-    def load(self, kind: str, key: str) -> tuple[dict[str, torch.Tensor], dict[str, Any]] | None:
-        """The cached state dict and metadata, or None when absent or failing verification."""
-        weights_path, meta_path = self._paths(kind, key)
-        if not weights_path.exists() or not meta_path.exists():
+    def load(self, kind: str, key: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The payload and metadata of an entry, or None when absent or failing any check."""
+        weights, sidecar = self.path(kind, key), self._sidecar(kind, key)
+        if not weights.is_file() or not sidecar.is_file():
             return None
         try:
-            meta = json.loads(meta_path.read_text())
-            payload = weights_path.read_bytes()
-        except (OSError, ValueError):
+            meta = json.loads(sidecar.read_text())
+            raw = weights.read_bytes()
+            if hashlib.sha256(raw).hexdigest() != meta.get("sha256"):
+                log.warning("checksum mismatch in %s; it will be rebuilt", weights)
+                return None
+            payload = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+        except Exception as error:  # unreadable JSON, truncated zip, incompatible torch
+            log.warning("cannot read %s (%s); it will be rebuilt", weights, error)
             return None
-        if hashlib.sha256(payload).hexdigest() != meta.get("sha256"):
-            log.warning("checksum mismatch for %s; it will be rebuilt", weights_path)
+        if not isinstance(payload, dict):
             return None
-        state = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
-        return state, meta
+        return payload, dict(meta.get("meta", {}))
 
-    def save(self, kind: str, key: str, state: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
-        """Write weights then metadata, each atomically (temp file in the same folder + rename)."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        weights_path, meta_path = self._paths(kind, key)
+    def save(self, kind: str, key: str, payload: dict[str, Any], meta: dict[str, Any]) -> Path:
+        """Write ``payload`` (tensors moved to the CPU) and ``meta``; returns the weights path."""
         buffer = io.BytesIO()
-        torch.save({k: v.detach().cpu() for k, v in state.items()}, buffer)
-        payload = buffer.getvalue()
-        _atomic_write(weights_path, payload)
-        meta = dict(meta, sha256=hashlib.sha256(payload).hexdigest())
-        _atomic_write(meta_path, json.dumps(meta, indent=2, sort_keys=True).encode())
+        torch.save({k: _to_cpu(v) for k, v in payload.items()}, buffer)
+        raw = buffer.getvalue()
+        weights = self.path(kind, key)
+        record = {"sha256": hashlib.sha256(raw).hexdigest(), "meta": meta}
+        text = json.dumps(record, indent=2, sort_keys=True, default=str).encode()
+        try:
+            atomic_write(weights, raw)
+            atomic_write(self._sidecar(kind, key), text)  # last: marks the entry complete
+        except OSError as error:
+            raise StorageError(f"cannot write {weights} ({error.strerror or error}); rows "
+                               "finished so far are stored, free space and run again") from None
+        return weights
+
+    def _sidecar(self, kind: str, key: str) -> Path:
+        return self.folder / f"{kind}-{key}.json"
 
 
-def _atomic_write(path: Path, payload: bytes) -> None:
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+def _to_cpu(value: Any) -> Any:
+    return value.detach().cpu() if isinstance(value, torch.Tensor) else value
+
+
+def _host() -> str:
+    return socket.gethostname().replace(".", "_")  # no dots: the name is split on them
+
+
+def _tmp_name(final_name: str) -> str:
+    return f".{final_name}.{_host()}.{os.getpid()}{TMP_SUFFIX}"
+
+
+def atomic_write(path: Path, payload: bytes) -> None:
+    """Write ``payload`` to ``path`` through a temporary file and a rename (never half a file)."""
+    temp = path.parent / _tmp_name(path.name)
     try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(payload)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp_name, path)
+        with open(temp, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, 0o644)  # shared cache folders: readable by all, like any other file
+        os.replace(temp, path)
     except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
+        temp.unlink(missing_ok=True)
         raise
+
+
+def sweep_debris(folder: Path) -> list[Path]:
+    """Delete what killed writers left in ``folder``; returns the deleted paths."""
+    removed = []
+    now, host = time.time(), _host()
+    for entry in folder.iterdir():
+        try:
+            if entry.name.startswith(".") and entry.name.endswith(TMP_SUFFIX):
+                if _writer_gone(entry.name, host, now - entry.stat().st_mtime):
+                    entry.unlink()
+                    removed.append(entry)
+            elif entry.suffix == ".pt" and not entry.with_suffix(".json").exists():
+                if now - entry.stat().st_mtime > ORPHAN_WEIGHTS_S:
+                    entry.unlink()
+                    removed.append(entry)
+        except OSError:  # vanished meanwhile (another sweeper), or not ours to delete
+            continue
+    if removed:
+        log.info("removed %d leftover file(s) of killed runs from %s", len(removed), folder)
+    return removed
+
+
+def _writer_gone(name: str, host: str, age_s: float) -> bool:
+    """Whether the process that wrote temporary file ``name`` can no longer finish it."""
+    parts = name[: -len(TMP_SUFFIX)].rsplit(".", 2)
+    if len(parts) != 3 or not parts[2].isdigit():
+        return age_s > STALE_OTHER_HOST_S  # not named by us: only very old ones
+    _, writer_host, pid = parts
+    if writer_host != host:
+        return age_s > STALE_OTHER_HOST_S
+    return not _alive(int(pid))
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True

@@ -1,4 +1,4 @@
-"""Stable ids: a short SHA-256 of a spec serialised as sorted JSON."""
+"""Stable ids: a short SHA-256 of a spec serialised as sorted JSON, or of tensor contents."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import dataclasses
 import hashlib
 import json
 from typing import Any
+
+import torch
 
 
 def to_jsonable(value: Any) -> Any:
@@ -27,3 +29,17 @@ def stable_hash(spec: Any, length: int = 16) -> str:
     """Hash of the sorted JSON form of ``spec``: equal specs give equal ids, across runs."""
     text = json.dumps(to_jsonable(spec), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def content_hash(*tensors: torch.Tensor, length: int = 16) -> str:
+    """SHA-256 of the dtypes, shapes and bytes of ``tensors``: a fingerprint of data.
+
+    Part of every checkpoint key, so a model trained on other data (another copy of a data
+    set, a different cap per class) is never reused. About 0.3 s for all of CIFAR-10.
+    """
+    digest = hashlib.sha256()
+    for tensor in tensors:
+        flat = tensor.detach().cpu().contiguous()
+        digest.update(f"{flat.dtype}{tuple(flat.shape)}".encode())
+        digest.update(memoryview(flat.reshape(-1).view(torch.uint8).numpy()))
+    return digest.hexdigest()[:length]

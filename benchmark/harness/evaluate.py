@@ -14,7 +14,7 @@ from benchmark import metrics as M
 from benchmark.core.engine import Engine
 from benchmark.core.tensors import LabelledImages, Normalizer
 from benchmark.core.training import predict_logits
-from benchmark.harness.spec import MetricOptions
+from benchmark.harness.options import MetricOptions
 from datasets.base import ImageDataset
 from datasets.splits import balanced_subset, class_mask
 
@@ -23,7 +23,8 @@ class Evaluator:
     """Metrics of unlearned models for one data set and forget set, against original and gold."""
 
     def __init__(
-        self, data: ImageDataset, forget: tuple[int, ...], original: nn.Module, gold: nn.Module,
+        self, data: ImageDataset, forget: tuple[int, ...], original: nn.Module,
+        gold: nn.Module | None,
         engine: Engine, normalizer: Normalizer, options: MetricOptions, seed: int,
     ) -> None:
         self.data, self.forget, self.original = data, forget, original
@@ -32,9 +33,12 @@ class Evaluator:
         self.forget_test = class_mask(data.test_y, forget)
         self.retain_classes = [c for c in range(data.num_classes) if c not in forget]
         self._original_test = self._logits(original, data.test_x)
-        self._gold_forget_test = self._logits(gold, data.test_x[self.forget_test])
-        self.relearn_threshold = M.split_accuracies(
-            self._original_test, data.test_y, forget)["forget_acc"] - options.relearn_margin
+        # Without a gold model (its retrain failed) the distances to it are left out.
+        self._gold_forget_test = None if gold is None else \
+            self._logits(gold, data.test_x[self.forget_test])
+        original_accuracies = M.split_accuracies(self._original_test, data.test_y, forget)
+        self.original_test_acc = original_accuracies["overall_acc"]
+        self.relearn_threshold = original_accuracies["forget_acc"] - options.relearn_margin
         # A fixed relearn set with samples of every class, forget classes included.
         train = LabelledImages(data.train_x, data.train_y)
         self.relearn_set = balanced_subset(train, options.relearn_per_class, False, seed)
@@ -61,7 +65,8 @@ class Evaluator:
         result.update(M.prediction_distribution(
             test_logits[self.forget_test], data.num_classes, retain_classes=self.retain_classes))
         forget_test_logits = test_logits[self.forget_test]
-        result.update(M.gold_distance(forget_test_logits, self._gold_forget_test))
+        if self._gold_forget_test is not None:
+            result.update(M.gold_distance(forget_test_logits, self._gold_forget_test))
         if self.options.mia:
             retain_train = ~self.forget_train
             result.update(M.membership_inference(

@@ -1,22 +1,50 @@
 """Expands a RunSpec into work: groups of (model, data set, seed), each with forget sets
-and methods, after checking every name and forget set so bad input fails before any work."""
+and methods, after checking every name, setting and forget set, so bad input fails before
+any work."""
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
 
-from benchmark.core.config import apply_overrides
+import torch
+from torch import nn
+
+from benchmark.core.config import check_bounds
 from benchmark.core.errors import UserError
-from benchmark.core.tensors import LabelledImages
-from benchmark.harness.spec import CellSpec, DataOptions, RunSpec
+from benchmark.core.hashing import content_hash
+from benchmark.core.roles import GOLD_METHOD, REFERENCE_ROLES, Role
+from benchmark.core.seeding import MODEL_INIT_STRIDE, check_seed, derive_seed
+from benchmark.core.tensors import LabelledImages, balanced_subset
+from benchmark.harness.options import DataOptions
+from benchmark.harness.spec import CellSpec, RunSpec
 from benchmark.models import MODELS, create_model
 from datasets import DATASETS, DataSource, ImageDataset, import_builtins, load_dataset
-from datasets.splits import balanced_subset, parse_forget
+from datasets.splits import parse_forget
 from methods import METHODS, UnlearningMethod
 from methods import import_builtins as import_methods
 
-REFERENCE_METHODS = ("original", "retrain")
+
+@dataclass(frozen=True)
+class ModelFactory:
+    """Builds freshly initialised models of one architecture; holds sizes, never data.
+
+    It is what an UnlearnRequest's ``new_model`` calls, so a request holds no reference to
+    any sample through it (the zero-glance guarantee covers closures too).
+    """
+
+    name: str
+    kwargs: tuple[tuple[str, object], ...]
+    num_classes: int
+    channels: int
+    image_size: int
+    seed: int
+
+    def __call__(self, salt: int = 1) -> nn.Module:
+        """A model initialised from the stream ``salt`` (0: the original; 1: fresh models)."""
+        torch.manual_seed(derive_seed(self.seed, salt, MODEL_INIT_STRIDE))
+        return create_model(self.name, self.num_classes, self.channels, self.image_size,
+                            **dict(self.kwargs))
 
 
 @dataclass
@@ -28,7 +56,13 @@ class Group:
     seed: int
     data: ImageDataset
     forget_sets: list[tuple[int, ...]]
-    methods: list[str]  # requested methods, "retrain" excluded (it is always the gold row)
+    methods: list[str]  # requested methods; the gold method is a reference, run regardless
+    data_fingerprint: str = ""
+    weight_bytes: int = 0  # size of one checkpoint of the model, for the free-space check
+
+    def model_factory(self, kwargs: dict) -> ModelFactory:
+        return ModelFactory(self.model, tuple(sorted(kwargs.items())), self.data.num_classes,
+                            self.data.channels, self.data.image_size, self.seed)
 
 
 def validate_names(spec: RunSpec) -> None:
@@ -38,6 +72,8 @@ def validate_names(spec: RunSpec) -> None:
     if not spec.methods:
         raise UserError("no method given; use --methods unsir,fisher,retrain")
     for name in spec.methods:
+        if name == Role.ORIGINAL.value:
+            raise UserError("'original' is not a method: its row is always stored as the reference")
         METHODS.get(name)
     for name in spec.models:
         if not name.startswith("timm:"):
@@ -46,37 +82,54 @@ def validate_names(spec: RunSpec) -> None:
         DATASETS.get(name)
     if not spec.seeds:
         raise UserError("no seed given; use --seeds 0 or --seeds 0,1,2")
+    for seed in spec.seeds:
+        check_seed(seed)
     for section in spec.method_settings:
         if section not in METHODS:
-            raise UserError(f"--set {section}.…: {section!r} is not a method; known: {', '.join(METHODS.names())}")
+            raise UserError(f"--set {section}.…: {section!r} is not a method or setting section; "
+                            f"known: train, metrics, data, engine, {', '.join(METHODS.names())}")
 
 
 def method_instance(spec: RunSpec, name: str) -> UnlearningMethod:
     """The method with its config: defaults, then the preset's and --set values."""
+    from benchmark.core.config import apply_overrides
+
     cls = METHODS.get(name)
     config = apply_overrides(cls.Config(), spec.method_settings.get(name, {}), name)
+    check_bounds(config, name)
     return cls(config)
+
+
+def validate_spec(spec: RunSpec) -> None:
+    """Every check that needs no data: names, seeds, method settings, recipes."""
+    validate_names(spec)
+    for name in {*spec.methods, GOLD_METHOD}:
+        method_instance(spec, name)  # bad --set values fail now, not after training
+    for model in spec.models:
+        for dataset in spec.datasets:
+            spec.recipe_for(model, dataset)  # bad per-model recipe tables fail now
 
 
 def expand(spec: RunSpec) -> list[Group]:
     """Load each data set once, parse forget sets against it, and list the groups."""
-    validate_names(spec)
-    source = DataSource(data_root=spec.data_root, cache_dir=spec.cache_dir)
+    validate_spec(spec)
+    source = DataSource(data_root=spec.data_root, cache_dir=str(spec.data_cache_dir()))
     datasets = {name: limit_per_class(load_dataset(name, source), spec.data)
                 for name in spec.datasets}
-    for name in spec.methods:
-        method_instance(spec, name)  # bad --set values fail now, not after training
     groups = []
     for dataset_name, data in datasets.items():
         forget_sets: list[tuple[int, ...]] = []
         for text in spec.forget:
             forget_sets += [s for s in parse_forget(text, data.num_classes) if s not in forget_sets]
+        fingerprint = content_hash(data.train_x, data.train_y, data.test_x, data.test_y)
         for model in spec.models:
-            create_model(model, data.num_classes, data.channels, data.image_size,
-                         **spec.model_kwargs.get(model, {}))  # bad model kwargs fail early
+            built = create_model(model, data.num_classes, data.channels, data.image_size,
+                                 **spec.model_kwargs.get(model, {}))  # bad model kwargs fail early
+            weight_bytes = sum(t.numel() * t.element_size() for t in built.state_dict().values())
             for seed in spec.seeds:
                 groups.append(Group(model, dataset_name, seed, data, forget_sets,
-                                    [m for m in spec.methods if m not in REFERENCE_METHODS]))
+                                    [m for m in spec.methods if m not in REFERENCE_ROLES],
+                                    fingerprint, weight_bytes))
     return groups
 
 
@@ -93,8 +146,13 @@ def limit_per_class(data: ImageDataset, options: DataOptions) -> ImageDataset:
 
 
 def cell(spec: RunSpec, group: Group, forget: tuple[int, ...], method: str,
-         device_type: str) -> CellSpec:
-    config = {} if method == "original" else method_instance(spec, method).config
+         engine_setup: tuple[str, str, bool]) -> CellSpec:
+    """The cell of ``method`` (or a reference role's value) for ``forget`` in ``group``.
+
+    ``engine_setup`` is (device type, precision, channels_last) of the resolved Engine.
+    """
+    device_type, precision, channels_last = engine_setup
+    config = {} if method == Role.ORIGINAL.value else method_instance(spec, method).config
     return CellSpec(
         model=group.model,
         model_kwargs=spec.model_kwargs.get(group.model, {}),
@@ -107,4 +165,6 @@ def cell(spec: RunSpec, group: Group, forget: tuple[int, ...], method: str,
         device_type=device_type,
         metrics=spec.metrics,
         data=spec.data,
+        precision=precision,
+        channels_last=channels_last,
     )

@@ -1,7 +1,9 @@
 """RunSpec (what the user asked for) and CellSpec (one unit of work with a stable id).
 
-A run is given by CLI flags on top of a TOML preset. Presets ship in benchmark/harness/presets/;
-``--preset NAME`` finds one there, ``--preset path/to/file.toml`` reads any file.
+A RunSpec is built by benchmark.harness.settings from a TOML preset with CLI flags on top.
+The training recipe of a (model, data set) follows one precedence rule, lowest first:
+the recipe's defaults < the preset's ``[train]`` < its ``[train.model.<name>]`` < its
+``[train.dataset.<name>]`` < ``--set train.key=value`` (flags beat everything a preset says).
 """
 
 from __future__ import annotations
@@ -13,36 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.core.config import apply_overrides
-from benchmark.core.errors import UserError
 from benchmark.core.hashing import stable_hash, to_jsonable
-from benchmark.core.named_files import read_named_toml, shipped_names
+from benchmark.core.roles import Role, role_of
 from benchmark.core.training import TrainRecipe
+from benchmark.harness.options import DataOptions, EngineOptions, MetricOptions
 
 DEFAULT_RESULTS = "results/results.sqlite"
-
-
-@dataclass(frozen=True)
-class MetricOptions:
-    """How the harness measures; part of each row id, so a change re-measures."""
-
-    relearn: bool = True
-    relearn_per_class: int = 100
-    relearn_max_epochs: int = 10
-    relearn_lr: float = 0.001
-    relearn_margin: float = 0.05  # threshold = original forget accuracy - margin
-    mia: bool = True
-
-
-@dataclass(frozen=True)
-class DataOptions:
-    """Optional per-class caps on the splits (0 = all): quick real-data checks on a CPU."""
-
-    train_per_class: int = 0
-    test_per_class: int = 0
-
-    def __post_init__(self) -> None:
-        if self.train_per_class < 0 or self.test_per_class < 0:
-            raise ValueError("per-class caps cannot be negative (0 means all samples)")
+CACHE_ENV = "UNLEARN_CACHE_DIR"  # the root of every cache: checkpoints/ and data/ inside it
+DEFAULT_CACHE_ROOT = Path("~/.cache/unlearning-bench")
 
 
 @dataclass
@@ -62,28 +42,38 @@ class RunSpec:
     # Per-model and per-data-set recipe changes, applied in that order on top of ``train``.
     train_by_model: dict[str, dict[str, Any]] = field(default_factory=dict)
     train_by_dataset: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # ``--set train.key=value``: applied last, over every table of the preset.
+    train_overrides: dict[str, Any] = field(default_factory=dict)
     model_kwargs: dict[str, dict[str, Any]] = field(default_factory=dict)
     method_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     metrics: MetricOptions = field(default_factory=MetricOptions)
     data: DataOptions = field(default_factory=DataOptions)
+    engine: EngineOptions = field(default_factory=EngineOptions)
     rerun: bool = False
     # Keep each unlearned model's weights (for GradCAM in reports); originals are always cached.
     save_models: bool = False
     preset: str | None = None
 
     def recipe_for(self, model: str, dataset: str) -> TrainRecipe:
+        """The recipe of ``model`` on ``dataset`` under the precedence rule of this module."""
         recipe = self.train
         for table, key in ((self.train_by_model, model), (self.train_by_dataset, dataset)):
             if key in table:
                 recipe = apply_overrides(recipe, table[key], f"train.{key}")
+        if self.train_overrides:
+            recipe = apply_overrides(recipe, self.train_overrides, "train")
         return recipe
 
-    def resolved_cache_dir(self) -> Path:
-        if self.cache_dir:
-            return Path(self.cache_dir)
-        if os.environ.get("UNLEARN_CACHE_DIR"):
-            return Path(os.environ["UNLEARN_CACHE_DIR"])
-        return Path(self.results).parent / "cache"
+    def cache_root(self) -> Path:
+        """``--cache-dir``, else ``$UNLEARN_CACHE_DIR``, else ``~/.cache/unlearning-bench``."""
+        chosen = self.cache_dir or os.environ.get(CACHE_ENV) or DEFAULT_CACHE_ROOT
+        return Path(chosen).expanduser()
+
+    def checkpoint_dir(self) -> Path:
+        return self.cache_root() / "checkpoints"
+
+    def data_cache_dir(self) -> Path:
+        return self.cache_root() / "data"
 
 
 @dataclass(frozen=True)
@@ -101,6 +91,12 @@ class CellSpec:
     device_type: str
     metrics: MetricOptions
     data: DataOptions = DataOptions()
+    precision: str = "fp32"
+    channels_last: bool = False
+
+    @property
+    def role(self) -> Role:
+        return role_of(self.method)
 
     @property
     def row_id(self) -> str:
@@ -108,46 +104,3 @@ class CellSpec:
 
     def as_dict(self) -> dict[str, Any]:
         return to_jsonable(dataclasses.asdict(self) | {"method_config": self.method_config})
-
-
-# ----------------------------------------------------------------------------- presets
-def preset_names() -> list[str]:
-    return shipped_names("benchmark.harness", "presets")
-
-
-def read_preset(name_or_path: str) -> dict[str, Any]:
-    """The TOML table of a shipped preset name or a file path."""
-    return read_named_toml(name_or_path, "benchmark.harness", "presets", "preset")
-
-
-def spec_from_preset(table: dict[str, Any], name: str | None = None) -> RunSpec:
-    """Build a RunSpec from a preset table (keys mirror the CLI flags)."""
-    spec = RunSpec(preset=name)
-    simple = {"methods", "models", "datasets", "forget", "seeds", "device", "data_root",
-              "results", "cache_dir", "save_models"}
-    for key, value in table.items():
-        if key in simple:
-            setattr(spec, key, value)
-        elif key == "train":
-            base = {k: v for k, v in value.items() if not isinstance(v, dict)}
-            spec.train = apply_overrides(spec.train, base, "train")
-            spec.train_by_model = dict(value.get("model", {}))
-            spec.train_by_dataset = dict(value.get("dataset", {}))
-        elif key == "model_kwargs":
-            spec.model_kwargs = dict(value)
-        elif key == "metrics":
-            spec.metrics = apply_overrides(spec.metrics, value, "metrics")
-        elif key == "data":
-            spec.data = apply_overrides(spec.data, value, "data")
-        elif key == "methods_config":
-            spec.method_settings = {m: dict(v) for m, v in value.items()}
-        elif key == "description":
-            continue
-        else:
-            raise UserError(f"preset {name!r}: unknown key {key!r}")
-    for key in ("methods", "models", "datasets", "forget"):
-        value = getattr(spec, key)
-        if isinstance(value, str):
-            setattr(spec, key, [value])
-    spec.forget = [str(v) for v in spec.forget]
-    return spec

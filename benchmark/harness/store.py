@@ -1,63 +1,54 @@
 """SQLite results store: one row per cell and method, exported to pandas for reports.
 
-SQLite is embedded (no server) and safe with several writers (WAL mode, short transactions).
-Rows are never deleted by a run; ``--rerun`` replaces a row with a fresh measurement.
+SQLite is embedded (no server) and safe with several writers (WAL mode, short
+transactions). Rows are never deleted by a run; ``--rerun`` replaces a row with a fresh
+measurement. A database is ours when it carries our application id (set on creation) or,
+for databases made before the id existed, our ``results`` table; ``run`` refuses any other
+database rather than writing into it, and ``report``/``check`` open databases read-only,
+so reading never changes a file. A row whose JSON does not parse is reported and skipped,
+and counts as missing, so the next run measures it again.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import sqlite3
+import time
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
+from benchmark.core.artifacts import StorageError
 from benchmark.core.errors import UserError
+from benchmark.harness.schema import (
+    APPLICATION_ID,
+    COLUMN_DEFAULTS,
+    JSON_COLUMNS,
+    REQUIRED_COLUMNS,
+    SCHEMA,
+)
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS results (
-    row_id TEXT PRIMARY KEY,
-    method TEXT NOT NULL,
-    model TEXT NOT NULL,
-    dataset TEXT NOT NULL,
-    forget TEXT NOT NULL,
-    n_forget INTEGER NOT NULL,
-    seed INTEGER NOT NULL,
-    device TEXT NOT NULL,
-    zero_glance INTEGER NOT NULL,
-    access TEXT NOT NULL,
-    spec TEXT NOT NULL,
-    hparams TEXT NOT NULL,
-    metrics TEXT NOT NULL,
-    timings TEXT NOT NULL,
-    provenance TEXT NOT NULL,
-    artifacts TEXT NOT NULL DEFAULT '{}',
-    created_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS results_cell ON results (model, dataset, forget, seed);
-"""
+log = logging.getLogger(__name__)
 
-JSON_COLUMNS = ("access", "spec", "hparams", "metrics", "timings", "provenance", "artifacts")
+OPEN_RETRY_S = 60.0  # concurrent openers of a fresh database wait for each other this long
 
 
 class ResultStore:
-    """Open (creating if needed) the results database at ``path``."""
+    """The results database at ``path``: created and checked writable unless ``read_only``."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, read_only: bool = False) -> None:
         self.path = Path(path)
-        if self.path.exists() and self.path.is_dir():
+        self.read_only = read_only
+        self.corrupt: set[str] = set()  # ids of rows whose JSON could not be read
+        if self.path.is_dir():
             raise UserError(f"results path {self.path} is a folder; give a file such as results.sqlite")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._connection = sqlite3.connect(self.path, timeout=60)
-            self._connection.execute("PRAGMA journal_mode=WAL")
-            self._connection.executescript(SCHEMA)
-        except sqlite3.DatabaseError as error:
-            raise UserError(f"{self.path} is not a usable results database ({error})") from None
+        if read_only:
+            self._connection = _open_read_only(self.path)
+        else:
+            self._connection = _open_for_writing(self.path)
 
     def close(self) -> None:
         self._connection.close()
@@ -68,18 +59,15 @@ class ResultStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def has(self, row_id: str) -> bool:
-        cursor = self._connection.execute("SELECT 1 FROM results WHERE row_id = ?", (row_id,))
-        return cursor.fetchone() is not None
-
     def missing(self, row_ids: Iterable[str]) -> set[str]:
+        """The ids among ``row_ids`` with no readable stored row (corrupt rows count as missing)."""
         ids = set(row_ids)
-        return {row_id for row_id in ids if not self.has(row_id)}
+        found = {row["row_id"] for row in self.rows(ids)}
+        return ids - found
 
     def put(self, row: dict[str, Any]) -> None:
         """Insert or replace one row; ``row`` holds the columns, JSON ones as Python objects."""
-        values = dict(row)
-        values.setdefault("artifacts", {})
+        values = {column: default for column, default in COLUMN_DEFAULTS.items()} | dict(row)
         for column in JSON_COLUMNS:
             values[column] = json.dumps(
                 _nan_to_none(values[column]), sort_keys=True, default=_json_default, allow_nan=False
@@ -87,14 +75,20 @@ class ResultStore:
         values.setdefault("created_at", datetime.now(timezone.utc).isoformat(timespec="seconds"))
         columns = ", ".join(values)
         marks = ", ".join("?" for _ in values)
-        with self._connection:  # one transaction: a killed run never leaves half a row
-            self._connection.execute(
-                f"INSERT OR REPLACE INTO results ({columns}) VALUES ({marks})", tuple(values.values())
-            )
+        try:
+            with self._connection:  # one transaction: a killed run never leaves half a row
+                self._connection.execute(
+                    f"INSERT OR REPLACE INTO results ({columns}) VALUES ({marks})",
+                    tuple(values.values()),
+                )
+        except sqlite3.OperationalError as error:  # disk full, file made read-only meanwhile
+            raise StorageError(f"cannot write to {self.path} ({error}); rows stored before this "
+                               "one are kept, free space and run again to resume") from None
+        self.corrupt.discard(row["row_id"])
 
     def rows(self, row_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
         """Stored rows, oldest first; only those in ``row_ids`` when given (resume reads a
-        few rows per skipped cell, not the whole database)."""
+        few rows per skipped cell, not the whole database). Corrupt rows are skipped."""
         query, params = "SELECT * FROM results", ()
         if row_ids is not None:
             params = tuple(row_ids)
@@ -104,38 +98,148 @@ class ResultStore:
         out = []
         for record in cursor.fetchall():
             row = dict(zip(names, record, strict=True))
-            for column in JSON_COLUMNS:
-                row[column] = json.loads(row[column])
+            try:
+                for column in JSON_COLUMNS:
+                    row[column] = json.loads(row[column])
+            except (TypeError, ValueError) as error:
+                if row["row_id"] not in self.corrupt:
+                    log.warning("skipping corrupt row %s in %s (%s); it will be measured again",
+                                row["row_id"], self.path, error)
+                self.corrupt.add(row["row_id"])
+                continue
             out.append(row)
         return out
 
-    def to_dataframe(self) -> pd.DataFrame:
+    def to_dataframe(self):  # -> pd.DataFrame (pandas imported lazily: it is slow to import)
         """One row per result; metric and timing keys become columns of their own."""
+        from benchmark.harness.frames import rows_to_dataframe
+
         return rows_to_dataframe(self.rows())
 
 
-def rows_to_dataframe(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    flat = []
-    for row in rows:
-        record = {k: v for k, v in row.items() if k not in ("metrics", "timings")}
-        record.update(row["metrics"])
-        record.update({f"time_{k}": v for k, v in row["timings"].items()})
-        record["zero_glance"] = bool(row["zero_glance"])
-        flat.append(record)
-    return pd.DataFrame(flat)
+def load_dataframe(path: str | Path):  # -> pd.DataFrame
+    """Read a results database into pandas, read-only; a missing or foreign file is a UserError.
 
-
-def load_dataframe(path: str | Path) -> pd.DataFrame:
-    """Read a results database into pandas; a missing file is a one-line user error."""
+    Corrupt rows are skipped with a warning on stderr.
+    """
     if not Path(path).exists():
         raise UserError(f"no results database at {path}; run `python -m benchmark run` first or pass --db")
-    with ResultStore(path) as store:
-        return store.to_dataframe()
+    with ResultStore(path, read_only=True) as store:
+        frame = store.to_dataframe()
+        if store.corrupt:
+            import sys
+
+            print(f"warning: skipped {len(store.corrupt)} corrupt row(s) in {path}",
+                  file=sys.stderr)
+        return frame
 
 
+# ----------------------------------------------------------------------------- opening
+def _open_read_only(path: Path) -> sqlite3.Connection:
+    if not path.exists():
+        raise UserError(f"no results database at {path}")
+    try:
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=60)
+        tables = _tables(connection)
+    except sqlite3.DatabaseError as error:
+        raise UserError(f"{path} is not a results database ({error})") from None
+    if "results" not in tables:
+        connection.close()
+        what = f"it holds tables {', '.join(sorted(tables))}" if tables else "it is empty"
+        raise UserError(f"{path} holds no unlearning results ({what}); pass the --results file of a run")
+    return connection
+
+
+def _open_for_writing(path: Path) -> sqlite3.Connection:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StorageError(f"cannot create the folder of {path} ({error.strerror or error})") from None
+    deadline = time.monotonic() + OPEN_RETRY_S
+    while True:
+        try:
+            return _initialise(path)
+        except sqlite3.OperationalError as error:
+            # Two processes creating one fresh database: switching to WAL needs a moment
+            # alone, and SQLite does not wait for it. Retry rather than fail.
+            if "locked" in str(error) and time.monotonic() < deadline:
+                time.sleep(0.05)
+                continue
+            raise StorageError(f"cannot write the results database {path} ({error}); "
+                               "give a writable --results file") from None
+        except sqlite3.DatabaseError as error:
+            raise UserError(f"{path} is not a usable results database ({error})") from None
+
+
+def check_ours(path: Path) -> None:
+    """Raise UserError unless ``path`` is absent, empty or one of our databases (reads only)."""
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    try:
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=60)
+        try:
+            _refuse_foreign(connection, path)
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError as error:
+        raise UserError(f"{path} is not a usable results database ({error})") from None
+
+
+def _refuse_foreign(connection: sqlite3.Connection, path: Path) -> None:
+    tables = _tables(connection)
+    application_id = connection.execute("PRAGMA application_id").fetchone()[0]
+    if tables and application_id != APPLICATION_ID and not _is_ours(connection, tables):
+        raise UserError(f"{path} is not a results database of this suite (it holds tables "
+                        f"{', '.join(sorted(tables))}); give another --results file")
+
+
+def _initialise(path: Path) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, timeout=60)
+    try:
+        _refuse_foreign(connection, path)
+        connection.execute("PRAGMA journal_mode=WAL")
+        with connection:
+            connection.executescript(SCHEMA)
+            _add_missing_columns(connection)
+            connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            # A real write, now: a read-only file fails here, before any training.
+            connection.execute("INSERT OR REPLACE INTO suite_meta (key, value) VALUES (?, ?)",
+                               ("last_opened", datetime.now(timezone.utc).isoformat()))
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def _tables(connection: sqlite3.Connection) -> set[str]:
+    return {name for (name,) in connection.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
+
+
+def _columns(connection: sqlite3.Connection) -> set[str]:
+    return {record[1] for record in connection.execute("PRAGMA table_info(results)")}
+
+
+def _is_ours(connection: sqlite3.Connection, tables: set[str]) -> bool:
+    """A database from before the application id: our tables and our results columns."""
+    return "results" in tables and REQUIRED_COLUMNS <= _columns(connection) \
+        and tables <= {"results", "suite_meta"}
+
+
+def _add_missing_columns(connection: sqlite3.Connection) -> None:
+    """Columns added since a database was created (older rows get the defaults)."""
+    have = _columns(connection)
+    for column, declaration in (("status", "TEXT NOT NULL DEFAULT 'ok'"), ("error", "TEXT"),
+                                ("warnings", "TEXT NOT NULL DEFAULT '[]'"),
+                                ("artifacts", "TEXT NOT NULL DEFAULT '{}'")):
+        if column not in have:
+            connection.execute(f"ALTER TABLE results ADD COLUMN {column} {declaration}")
+
+
+# ----------------------------------------------------------------------------- JSON
 def _nan_to_none(value: Any) -> Any:
     """NaN (e.g. accuracy on an empty split) is stored as JSON null: strict JSON has no NaN."""
-    if isinstance(value, float) and math.isnan(value):
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
         return None
     if isinstance(value, dict):
         return {k: _nan_to_none(v) for k, v in value.items()}
@@ -146,7 +250,7 @@ def _nan_to_none(value: Any) -> Any:
 
 def _json_default(value: Any) -> Any:
     if hasattr(value, "item"):
-        return value.item()
+        return _nan_to_none(value.item())
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
     raise TypeError(f"cannot store {type(value).__name__} as JSON")

@@ -1,0 +1,49 @@
+"""The harness's own setting sections besides the training recipe: metrics, data, engine.
+
+Each is a frozen dataclass with bounded fields (benchmark.core.config), so ``--set
+metrics.relearn_lr=-1`` or a preset's ``[data] train_per_class = -5`` is one line before any
+work. All three are part of every cell's id: changing one measures again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from benchmark.core.config import setting
+
+
+@dataclass(frozen=True)
+class MetricOptions:
+    """How the harness measures; part of each row id, so a change re-measures."""
+
+    relearn: bool = True
+    relearn_per_class: int = setting(100, ge=1)
+    relearn_max_epochs: int = setting(10, ge=1)
+    relearn_lr: float = setting(0.001, gt=0)
+    relearn_margin: float = setting(0.05, ge=0, le=1)  # threshold = original forget acc - margin
+    mia: bool = True
+
+
+@dataclass(frozen=True)
+class DataOptions:
+    """Optional per-class caps on the splits (0 = all): quick real-data checks on a CPU."""
+
+    train_per_class: int = setting(0, ge=0)
+    test_per_class: int = setting(0, ge=0)
+
+    def __post_init__(self) -> None:
+        if self.train_per_class < 0 or self.test_per_class < 0:
+            raise ValueError("per-class caps cannot be negative (0 means all samples)")
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """How models run: ``auto`` is bf16 + channels_last on CUDA, fp32 + contiguous on the CPU.
+
+    ``threads`` is the number of intra-op CPU threads (0 = chosen from the work's size).
+    """
+
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    channels_last: bool | None = None
+    threads: int = setting(0, ge=0, le=1024)

@@ -1,0 +1,121 @@
+"""The two reference models of every forget set: the original and the gold retrain.
+
+Both are cached in the artifact store under a key of everything that decides their
+weights: model and options, data set and a fingerprint of its tensors, seed, training
+recipe, device type, precision and memory layout (and, for the gold model, the forget set
+and the retrain method's settings). A cached entry keeps the time it took and the setup it
+was timed on (host, device, threads, precision), so a speedup is never a CPU time divided
+by a GPU time. An entry that fails to load is rebuilt.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from torch import nn
+
+from benchmark.core.artifacts import ArtifactStore
+from benchmark.core.engine import Engine
+from benchmark.core.hashing import stable_hash
+from benchmark.core.roles import GOLD_METHOD, Role
+from benchmark.core.tensors import LabelledImages, Normalizer
+from benchmark.core.training import train_with_recipe
+from benchmark.harness.grid import Group, ModelFactory, method_instance
+from benchmark.harness.progress import Reporter
+from benchmark.harness.requests import build_request
+from benchmark.harness.spec import RunSpec
+from benchmark.harness.timing import warm_up
+from benchmark.harness.unlearning import non_finite, timed_unlearn
+
+log = logging.getLogger(__name__)
+
+# Bump when the training loop changes in a way that changes trained weights: old cached
+# checkpoints then stop matching instead of being silently reused.
+TRAINING_CODE_VERSION = 1
+
+
+@dataclass
+class Reference:
+    """A reference model with its time, or the reason there is none."""
+
+    model: nn.Module | None
+    seconds: float | None
+    setup: dict[str, Any] | None  # where ``seconds`` was measured
+    cached: bool
+    path: str
+    error: str | None = None
+
+
+def _key_parts(spec: RunSpec, group: Group, engine: Engine) -> dict[str, Any]:
+    return {"model": group.model, "kwargs": spec.model_kwargs.get(group.model, {}),
+            "dataset": group.dataset, "data_fingerprint": group.data_fingerprint,
+            "seed": group.seed, "recipe": spec.recipe_for(group.model, group.dataset),
+            "data": spec.data, "code": TRAINING_CODE_VERSION, "device": engine.device.type,
+            "precision": engine.precision, "channels_last": engine.channels_last}
+
+
+def _load(store: ArtifactStore, kind: str, key: str, model: nn.Module) -> dict[str, Any] | None:
+    """Load a cached entry into ``model``; its metadata, or None when absent or unusable."""
+    cached = store.load(kind, key)
+    if cached is None:
+        return None
+    try:
+        model.load_state_dict(cached[0])
+    except (RuntimeError, KeyError, ValueError) as error:  # passed its checksum, wrong shape
+        log.warning("cached %s %s does not fit the model (%s); rebuilding it", kind, key, error)
+        return None
+    return cached[1]
+
+
+def original_model(spec: RunSpec, group: Group, engine: Engine, store: ArtifactStore,
+                   factory: ModelFactory, normalizer: Normalizer, reporter: Reporter) -> Reference:
+    """The group's original (trained on every class), loaded from the cache or trained."""
+    kind, key = Role.ORIGINAL.value, stable_hash(_key_parts(spec, group, engine))
+    path = str(store.path(kind, key))
+    model = engine.prepare(factory(0))
+    meta = _load(store, kind, key, model)
+    if meta is not None:
+        return Reference(model.eval(), meta.get("seconds"), meta.get("setup"), True, path)
+    data = group.data
+    recipe = spec.recipe_for(group.model, group.dataset)
+    monitor = LabelledImages(data.test_x, data.test_y) if recipe.plateau_monitor == "test" else None
+    reporter.step(f"{group.model}/{group.dataset} seed {group.seed}: training original")
+    warm_up(model, engine, normalizer, tuple(data.train_x.shape[1:]), data.num_classes)
+    with engine.timer() as timing:
+        train_with_recipe(model, LabelledImages(data.train_x, data.train_y), recipe, engine,
+                          normalizer, group.seed, monitor,
+                          on_epoch=reporter.epoch_callback(recipe.epochs))
+    problem = non_finite(model)
+    if problem:
+        return Reference(None, None, None, False, path, f"original diverged while training: {problem}")
+    setup = engine.setup()
+    store.save(kind, key, model.state_dict(), {"seconds": timing["seconds"], "setup": setup})
+    return Reference(model.eval(), timing["seconds"], setup, False, path)
+
+
+def gold_model(spec: RunSpec, group: Group, forget: tuple[int, ...], engine: Engine,
+               store: ArtifactStore, original: nn.Module, factory: ModelFactory,
+               normalizer: Normalizer, reporter: Reporter) -> Reference:
+    """The model retrained without ``forget`` (the gold reference), cached or trained.
+
+    Trained by the ``retrain`` method through the same timed call as every other method.
+    """
+    method = method_instance(spec, GOLD_METHOD)
+    kind = Role.GOLD.value
+    key = stable_hash(_key_parts(spec, group, engine) | {"forget": forget, "config": method.config})
+    path = str(store.path(kind, key))
+    model = engine.prepare(factory())
+    meta = _load(store, kind, key, model)
+    if meta is not None:
+        return Reference(model.eval(), meta.get("seconds"), meta.get("setup"), True, path)
+    reporter.step(f"{group.model}/{group.dataset} seed {group.seed}: retraining without {list(forget)}")
+    request = build_request(method, group.data, forget, group.seed, engine,
+                            spec.recipe_for(group.model, group.dataset), factory, normalizer)
+    outcome = timed_unlearn(method, original, request, group.seed)
+    if outcome.failed:
+        return Reference(None, outcome.seconds, None, False, path, outcome.error)
+    setup = engine.setup()
+    store.save(kind, key, outcome.model.state_dict(), {"seconds": outcome.seconds, "setup": setup})
+    return Reference(outcome.model, outcome.seconds, setup, False, path)

@@ -1,0 +1,119 @@
+"""Presets and ``--set`` flags -> a RunSpec, through one dispatcher, every value checked.
+
+A preset is a TOML table whose keys mirror the CLI flags (``methods``, ``seeds``, ...) plus
+setting sections: ``[train]`` (with ``[train.model.<name>]`` and ``[train.dataset.<name>]``),
+``[metrics]``, ``[data]``, ``[engine]``, ``[methods_config.<method>]`` and
+``[model_kwargs.<model>]``. ``--set section.key=value`` reaches the same sections through
+:func:`apply_section`, the one place a section name is dispatched. Types and bounds are
+checked here, before any data is loaded or anything is written.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchmark.core.config import apply_overrides
+from benchmark.core.errors import UserError
+from benchmark.core.named_files import read_named_toml, shipped_names
+from benchmark.core.seeding import check_seed
+from benchmark.harness.spec import RunSpec
+
+OPTION_SECTIONS = ("metrics", "data", "engine")  # RunSpec attributes holding a dataclass
+LIST_KEYS = ("methods", "models", "datasets", "forget")
+TEXT_KEYS = ("device", "data_root", "results", "cache_dir")
+
+
+def preset_names() -> list[str]:
+    return shipped_names("benchmark.harness", "presets")
+
+
+def read_preset(name_or_path: str) -> dict[str, Any]:
+    """The TOML table of a shipped preset name or a file path."""
+    return read_named_toml(name_or_path, "benchmark.harness", "presets", "preset")
+
+
+def apply_section(spec: RunSpec, section: str, values: dict[str, Any], from_flags: bool) -> None:
+    """Apply ``values`` to setting ``section`` of ``spec`` (a preset's, or ``--set`` flags).
+
+    ``train`` from flags is kept apart and applied last (see benchmark.harness.spec);
+    any other name is a method's section, checked against the method once names are known.
+    """
+    if not isinstance(values, dict):
+        raise UserError(f"[{section}] must be a table of settings, not {values!r}")
+    if section == "train":
+        if from_flags:
+            apply_overrides(spec.train, values, "train")  # check types now
+            spec.train_overrides.update(values)
+            return
+        base = {k: v for k, v in values.items() if not isinstance(v, dict)}
+        spec.train = apply_overrides(spec.train, base, "train")
+        for scope, target in (("model", spec.train_by_model), ("dataset", spec.train_by_dataset)):
+            tables = values.get(scope, {})
+            if not isinstance(tables, dict) or not all(isinstance(v, dict) for v in tables.values()):
+                raise UserError(f"[train.{scope}] must hold one table per {scope} name")
+            for name, table in tables.items():
+                apply_overrides(spec.train, table, f"train.{scope}.{name}")  # check types now
+                target[name] = dict(table)
+    elif section in OPTION_SECTIONS:
+        setattr(spec, section, apply_overrides(getattr(spec, section), values, section))
+    else:
+        spec.method_settings.setdefault(section, {}).update(values)
+
+
+def spec_from_preset(table: dict[str, Any], name: str | None = None) -> RunSpec:
+    """Build a RunSpec from a preset table (keys mirror the CLI flags)."""
+    spec = RunSpec(preset=name)
+    label = f"preset {name!r}" if name else "preset"
+    for key, value in table.items():
+        if key in LIST_KEYS:
+            setattr(spec, key, text_list(value, f"{label}: {key}"))
+        elif key == "seeds":
+            spec.seeds = seed_list(value, f"{label}: seeds")
+        elif key in TEXT_KEYS:
+            if not isinstance(value, str):
+                raise UserError(f"{label}: {key} must be a string, not {value!r}")
+            setattr(spec, key, value)
+        elif key == "save_models":
+            if not isinstance(value, bool):
+                raise UserError(f"{label}: save_models must be true or false, not {value!r}")
+            spec.save_models = value
+        elif key == "model_kwargs":
+            if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+                raise UserError(f"{label}: [model_kwargs] must hold one table per model")
+            spec.model_kwargs = {model: dict(kwargs) for model, kwargs in value.items()}
+        elif key == "methods_config":
+            if not isinstance(value, dict):
+                raise UserError(f"{label}: [methods_config] must hold one table per method")
+            for method, settings in value.items():
+                apply_section(spec, method, settings, from_flags=False)
+        elif key == "train" or key in OPTION_SECTIONS:
+            apply_section(spec, key, value, from_flags=False)
+        elif key == "description":
+            continue
+        else:
+            raise UserError(f"{label}: unknown key {key!r}")
+    return spec
+
+
+def text_list(value: Any, label: str) -> list[str]:
+    """A string or a list of strings (numbers allowed, as in ``forget = [3]``), duplicates merged."""
+    items = value if isinstance(value, list) else [value]
+    if not items or any(isinstance(v, bool) or not isinstance(v, (str, int)) for v in items):
+        raise UserError(f"{label} must be a name or a list of names, not {value!r}")
+    return unique([str(v).strip() for v in items])
+
+
+def seed_list(value: Any, label: str) -> list[int]:
+    """A seed or a list of seeds, each a whole number in range; duplicates merged."""
+    items = value if isinstance(value, list) else [value]
+    if not items:
+        raise UserError(f"{label} is empty; use seeds like [0, 1, 2]")
+    try:
+        return unique([check_seed(v) for v in items])
+    except UserError as error:
+        raise UserError(f"{label}: {error}") from None
+
+
+def unique(items: list[Any]) -> list[Any]:
+    """``items`` without repeats, first occurrence kept (``--methods unsir,unsir`` runs once)."""
+    return list(dict.fromkeys(items))
