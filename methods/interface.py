@@ -17,7 +17,7 @@ from typing import Any, ClassVar, TypeVar
 from torch import nn
 
 from benchmark.core.engine import Engine
-from benchmark.core.errors import DataAccessError
+from benchmark.core.errors import DataAccessError, UserError
 from benchmark.core.registry import Registry
 from benchmark.core.tensors import LabelledImages, Normalizer
 from benchmark.core.training import TrainRecipe
@@ -141,7 +141,7 @@ def _check_method(name: str, cls: Any) -> None:
     """A registered method's ``name`` must be the name it is registered under."""
     declared = getattr(cls, "name", None)
     if declared != name:
-        raise ValueError(f"method registered as {name!r} declares name = {declared!r}; "
+        raise UserError(f"method registered as {name!r} declares name = {declared!r}; "
                          "they must match (the name is written once, on the class)")
 
 

@@ -55,14 +55,6 @@ class ToyForget(UnlearningMethod):
 '''
 
 
-# Known bug (benchmark/core/registry.py:56-57, Registry._add): the entry point is stored as the
-# lazy string "toy_unlearn:ToyForget" (registry.py:108); importing the module on first use runs
-# @register_method (methods/interface.py:156), which re-adds the same class under the same
-# name, and _add refuses it because the class `is not` the string. Tolerated here only with
-# this exact message; delete this and the pytest.xfail below once the registry accepts it.
-KNOWN_DECORATOR_BUG = "DuplicateNameError: method 'toy_forget' is already registered"
-
-
 def install_plugin(site: Path, entry_name: str = "toy_forget", decorated: bool = False) -> None:
     """Write ``toy_unlearn`` and its dist-info (METADATA + entry_points.txt) into ``site``.
 
@@ -126,8 +118,6 @@ def test_decorated_plugin_also_loads_through_its_entry_point(tmp_path: Path) -> 
     site = tmp_path / "site"
     install_plugin(site, decorated=True)
     listing = bench(site, "list")
-    if listing.returncode != 0 and KNOWN_DECORATOR_BUG in listing.stderr:
-        pytest.xfail("known: registry.py:56-57 refuses @register_method after its entry point")
     assert listing.returncode == 0, listing.stderr
     assert any("toy_forget" in row for row in listing.stdout.splitlines())
 
@@ -139,6 +129,8 @@ def test_entry_point_name_must_match_the_class_name(tmp_path: Path) -> None:
     result = bench(site, "run", "--methods", "other_name", "--datasets", "synthetic",
                    "--device", "cpu", "--results", str(tmp_path / "r.sqlite"),
                    "--cache-dir", str(tmp_path / "cache"), "--quiet")
-    assert result.returncode != 0
-    assert "method registered as 'other_name' declares name = 'toy_forget'" in result.stderr
+    assert result.returncode == 2  # a plugin's mistake is one line, like any bad input
+    error = result.stderr.strip()
+    assert error.startswith("error: ") and "\n" not in error, error
+    assert "method registered as 'other_name' declares name = 'toy_forget'" in error
     assert not (tmp_path / "r.sqlite").exists()  # refused before anything was written

@@ -53,7 +53,8 @@ class Registry(Generic[T]):
     def _add(self, name: str, obj: T | str) -> None:
         if not name or name != name.strip():
             raise ValueError(f"invalid {self.kind} name {name!r}")
-        if name in self._entries and self._entries[name] is not obj:
+        existing = self._entries.get(name)
+        if existing is not None and existing is not obj and not _names(existing, obj):
             raise DuplicateNameError(f"{self.kind} {name!r} is already registered")
         if self._check is not None and not isinstance(obj, str):
             self._check(name, obj)
@@ -68,6 +69,7 @@ class Registry(Generic[T]):
         entry = self._entries[name]
         if isinstance(entry, str):
             module_name, _, attribute = entry.partition(":")
+            # Importing may register the object itself (a decorator in the module).
             entry = getattr(importlib.import_module(module_name), attribute)
             if self._check is not None:
                 self._check(name, entry)
@@ -106,3 +108,16 @@ class Registry(Generic[T]):
                     )
                 continue
             self._add(entry_point.name, entry_point.value)
+
+
+def _names(lazy: object, obj: object) -> bool:
+    """Whether ``lazy`` is the ``"module:attribute"`` string that names ``obj``.
+
+    A plugin named by its entry point that also registers itself with a decorator on import
+    registers one object twice, which is no clash.
+    """
+    if not isinstance(lazy, str) or isinstance(obj, str):
+        return False
+    module_name, _, attribute = lazy.partition(":")
+    return getattr(obj, "__module__", None) == module_name and \
+        getattr(obj, "__qualname__", None) == attribute
