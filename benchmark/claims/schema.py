@@ -159,7 +159,7 @@ def _where(raw: Any, label: str) -> dict[str, list[Any]]:
 def _reference(raw: Any, label: str) -> Reference | None:
     if raw is None:
         return None
-    if isinstance(raw, str):  # shorthand: relative_to = "retrain"
+    if isinstance(raw, str):  # shorthand: relative_to = "retrain" (the gold method's name)
         raw = {"method": raw}
     if not isinstance(raw, dict) or "method" not in raw:
         raise UserError(f"{label}: relative_to must be {{ method = \"retrain\", form = \"difference\" }}")

@@ -73,7 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as stop:  # --help (0) or a bad flag (2, its one line already printed)
+        return int(stop.code or 0)
     try:
         from benchmark.cli.clash import ensure_own_datasets_package
 

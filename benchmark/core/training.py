@@ -14,6 +14,7 @@ from typing import Literal
 import torch
 from torch import nn
 
+from benchmark.core.config import check_bounds, setting
 from benchmark.core.engine import Engine
 from benchmark.core.tensors import (
     Augment,
@@ -31,29 +32,28 @@ ScheduleName = Literal["constant", "onecycle", "cosine", "plateau"]
 class TrainRecipe:
     """How an original (and its retrained gold model) is trained. Part of every cache key."""
 
-    epochs: int = 15
-    batch_size: int = 256
+    epochs: int = setting(15, ge=0)
+    batch_size: int = setting(256, ge=1)
     optimizer: OptimizerName = "sgd"
-    lr: float = 0.05
-    momentum: float = 0.9
+    lr: float = setting(0.05, ge=0)
+    momentum: float = setting(0.9, ge=0, lt=1)
     nesterov: bool = True
-    weight_decay: float = 5e-4
+    weight_decay: float = setting(5e-4, ge=0)
     schedule: ScheduleName = "onecycle"
-    label_smoothing: float = 0.0
+    label_smoothing: float = setting(0.0, ge=0, lt=1)
     augment: bool = True
-    crop_padding: int = 4
+    crop_padding: int = setting(4, ge=0)
     flip: bool = True
     # Clip gradient *values* (not the norm), as the UNSIR reference code does; None = off.
-    grad_clip_value: float | None = None
+    grad_clip_value: float | None = setting(None, gt=0)
     # ReduceLROnPlateau settings. The UNSIR reference code steps it on the *test* loss;
     # "test" reproduces that (test data then steers training: use only to reproduce it).
-    plateau_factor: float = 0.5
-    plateau_patience: int = 3
+    plateau_factor: float = setting(0.5, gt=0, lt=1)
+    plateau_patience: int = setting(3, ge=0)
     plateau_monitor: Literal["train", "test"] = "train"
 
     def __post_init__(self) -> None:
-        if self.epochs < 0 or self.batch_size < 1 or self.lr < 0:
-            raise ValueError("epochs must be >= 0, batch_size >= 1 and lr >= 0")
+        check_bounds(self, "train")
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -73,7 +73,7 @@ def validate_names(spec: RunSpec) -> None:
         raise UserError("no method given; use --methods unsir,fisher,retrain")
     for name in spec.methods:
         if name == Role.ORIGINAL.value:
-            raise UserError("'original' is not a method: its row is always stored as the reference")
+            raise UserError(f"{name!r} is not a method: its row is always stored as the reference")
         METHODS.get(name)
     for name in spec.models:
         if not name.startswith("timm:"):

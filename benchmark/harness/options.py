@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from benchmark.core.config import setting
+from benchmark.core.config import check_bounds, setting
 
 
 @dataclass(frozen=True)
@@ -33,8 +33,7 @@ class DataOptions:
     test_per_class: int = setting(0, ge=0)
 
     def __post_init__(self) -> None:
-        if self.train_per_class < 0 or self.test_per_class < 0:
-            raise ValueError("per-class caps cannot be negative (0 means all samples)")
+        check_bounds(self, "data")  # 0 means all samples; a negative cap means nothing
 
 
 @dataclass(frozen=True)

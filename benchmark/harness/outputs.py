@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 from benchmark.core.artifacts import StorageError
@@ -57,12 +58,13 @@ def _existing_ancestor(path: Path) -> Path:
 
 def _check_writable(path: Path, what: str, is_folder: bool) -> None:
     target = path.expanduser().absolute()
-    if target.exists():
-        folder = target if is_folder else target.parent
-        if not os.access(target, os.W_OK) or not os.access(folder, os.W_OK):
-            raise StorageError(f"the {what} {target} is not writable; give a writable one")
-        return
-    ancestor = _existing_ancestor(target)
-    if not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):
-        raise StorageError(f"cannot create the {what} {target}: {ancestor} is not a writable "
-                           "folder")
+    if target.exists() and not os.access(target, os.W_OK):
+        raise StorageError(f"the {what} {target} is not writable; give a writable one")
+    folder = target if is_folder and target.exists() else _existing_ancestor(target.parent)
+    if not folder.is_dir():
+        raise StorageError(f"cannot create the {what} {target}: {folder} is not a folder")
+    try:  # a real test that leaves nothing behind (os.access says yes to root on /proc)
+        os.rmdir(tempfile.mkdtemp(prefix=".unlearning-bench-probe-", dir=folder))
+    except OSError as error:
+        raise StorageError(f"cannot write the {what} {target}: {folder} is not writable "
+                           f"({error.strerror or error})") from None

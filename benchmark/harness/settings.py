@@ -66,7 +66,7 @@ def spec_from_preset(table: dict[str, Any], name: str | None = None) -> RunSpec:
     label = f"preset {name!r}" if name else "preset"
     for key, value in table.items():
         if key in LIST_KEYS:
-            setattr(spec, key, text_list(value, f"{label}: {key}"))
+            setattr(spec, key, text_list(value, f"{label}: {key}", numbers=key == "forget"))
         elif key == "seeds":
             spec.seeds = seed_list(value, f"{label}: seeds")
         elif key in TEXT_KEYS:
@@ -95,10 +95,12 @@ def spec_from_preset(table: dict[str, Any], name: str | None = None) -> RunSpec:
     return spec
 
 
-def text_list(value: Any, label: str) -> list[str]:
-    """A string or a list of strings (numbers allowed, as in ``forget = [3]``), duplicates merged."""
+def text_list(value: Any, label: str, numbers: bool = False) -> list[str]:
+    """A string or a list of strings (with ``numbers``, also ints: ``forget = [3]``), duplicates
+    merged."""
     items = value if isinstance(value, list) else [value]
-    if not items or any(isinstance(v, bool) or not isinstance(v, (str, int)) for v in items):
+    allowed = (str, int) if numbers else (str,)
+    if not items or any(isinstance(v, bool) or not isinstance(v, allowed) for v in items):
         raise UserError(f"{label} must be a name or a list of names, not {value!r}")
     return unique([str(v).strip() for v in items])
 
