@@ -41,3 +41,23 @@ def test_literal_and_optional_fields() -> None:
 def test_malformed_assignment() -> None:
     with pytest.raises(UserError, match="bad --set"):
         parse_assignments(["impair_lr=0.1"])
+
+
+def test_recipe_precedence_defaults_preset_model_dataset_then_flags() -> None:
+    """One rule (benchmark.harness.spec): defaults < [train] < [train.model.X] <
+    [train.dataset.Y] < --set; each level wins only over the ones before it."""
+    from benchmark.harness.settings import apply_section, spec_from_preset
+
+    preset = {"train": {"epochs": 3, "lr": 0.2, "model": {"smallcnn": {"epochs": 4, "lr": 0.3}},
+                        "dataset": {"digits": {"epochs": 5}}}}
+    spec = spec_from_preset(preset)
+    assert spec.recipe_for("allcnn", "cifar10").epochs == 3
+    assert spec.recipe_for("smallcnn", "cifar10").epochs == 4
+    assert spec.recipe_for("allcnn", "digits").epochs == 5
+    assert (spec.recipe_for("smallcnn", "digits").epochs,
+            spec.recipe_for("smallcnn", "digits").lr) == (5, 0.3)
+    assert spec.recipe_for("resnet18", "faces").batch_size == TrainRecipe().batch_size
+    apply_section(spec, "train", {"epochs": 6}, from_flags=True)
+    assert {spec.recipe_for(m, d).epochs for m in ("smallcnn", "allcnn")
+            for d in ("digits", "cifar10")} == {6}
+    assert spec.recipe_for("smallcnn", "cifar10").lr == 0.3  # flags override only what they set

@@ -17,8 +17,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 
 PLUGIN = '''"""A toy third-party unlearning method: fine-tunes on a small retain subset."""

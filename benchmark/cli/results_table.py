@@ -1,4 +1,4 @@
-"""The results table printed at the end of a run."""
+"""The results table printed at the end of a run, with failures and warnings under it."""
 
 from __future__ import annotations
 
@@ -7,9 +7,15 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from benchmark.harness.schema import STATUS_FAILED
+
 
 def _pct(value: Any) -> str:
     return "-" if value is None else f"{100 * value:.1f}"
+
+
+def _seconds(value: Any) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def results_table(rows: list[dict[str, Any]]) -> Table:
@@ -23,16 +29,32 @@ def results_table(rows: list[dict[str, Any]]) -> Table:
     for row in rows:
         m = row["metrics"]
         speedup = m.get("speedup_vs_retrain")
+        method = row["method"] + (" [red](failed)[/red]" if row.get("status") == STATUS_FAILED
+                                  else " [yellow](!)[/yellow]" if row.get("warnings") else "")
         table.add_row(
-            row["model"], row["dataset"], row["forget"], str(row["seed"]), row["method"],
+            row["model"], row["dataset"], row["forget"], str(row["seed"]), method,
             "yes" if row["zero_glance"] else "", _pct(m.get("forget_acc_test")),
-            _pct(m.get("retain_acc_test")), _pct(m.get("test_acc")), f"{m['time_s']:.2f}",
+            _pct(m.get("retain_acc_test")), _pct(m.get("test_acc")),
+            _seconds(m.get("time_s", row["timings"].get("unlearn_s"))),
             "-" if speedup is None else f"{speedup:.1f}x",
         )
     return table
+
+
+def notes(rows: list[dict[str, Any]]) -> list[str]:
+    """One line per failed row and per warning, naming the cell."""
+    lines = []
+    for row in rows:
+        cell = f"{row['model']}/{row['dataset']} forget {row['forget']} seed {row['seed']} {row['method']}"
+        if row.get("status") == STATUS_FAILED:
+            lines.append(f"failed: {cell}: {row.get('error')}")
+        lines += [f"warning: {cell}: {text}" for text in row.get("warnings") or []]
+    return list(dict.fromkeys(lines))
 
 
 def print_results(rows: list[dict[str, Any]], console: Console | None = None) -> None:
     # Logs and pipes get a wide table instead of rich's 80-column fallback and its ellipses.
     console = console or Console(width=None if Console().is_terminal else 140)
     console.print(results_table(rows))
+    for line in notes(rows):
+        console.print(line, highlight=False, markup=False)
