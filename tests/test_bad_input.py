@@ -149,3 +149,16 @@ def test_rows_record_what_they_were_timed_on(tmp_path) -> None:
         assert setup["precision"] == "fp32" and setup["threads"] >= 1
         json.dumps(row)  # plain JSON all the way down
     assert hashlib.sha256(results.read_bytes()).hexdigest()  # the file is a readable database
+
+
+def test_check_lists_failed_cells(tmp_path, capsys) -> None:
+    results = tmp_path / "r.sqlite"
+    assert main(["run", "--methods", "unsir", "--results", str(results), *FAST,
+                 "--set", "unsir.impair_lr=1e20"]) == 0
+    claims = tmp_path / "c.toml"
+    claims.write_text('[[claim]]\nname = "unsir forgets"\nwhere = { method = "unsir" }\n'
+                      'metric = "forget_acc_test"\nop = "<="\nvalue = 0.1\n')
+    capsys.readouterr()
+    assert main(["check", "--claims", str(claims), "--db", str(results)]) == 1
+    out = capsys.readouterr().out
+    assert "failed cell: smallcnn/synthetic forget 3 seed 0 unsir: diverged" in out

@@ -17,7 +17,7 @@ def test_short_run_on_real_data(tmp_path, dataset: str, forget: str) -> None:
     spec = RunSpec(
         methods=["unsir"], models=["smallcnn"], datasets=[dataset], forget=[forget], seeds=[0],
         device="cpu", data_root=os.environ["UNLEARN_DATA_ROOT"],
-        results=str(tmp_path / "r.sqlite"), cache_dir=str(tmp_path / "cache"),
+        results=str(tmp_path / "r.sqlite"),  # the session cache root: CIFAR decoded once
         train=TrainRecipe(epochs=3, batch_size=128, lr=0.05),
         metrics=MetricOptions(relearn=False, mia=False),
         data=DataOptions(train_per_class=200, test_per_class=50),  # minutes, not an hour, on a CPU

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
 from benchmark.claims import NO_DATA, PASS, ClaimResult, evaluate_claims, load_claims, results_for
+from benchmark.harness.schema import STATUS_FAILED
 
 
 def _number(value: float | None) -> str:
@@ -34,6 +36,15 @@ def claims_table(results: list[ClaimResult], title: str) -> Table:
     return table
 
 
+def failed_cells(frame: pd.DataFrame) -> list[str]:
+    """One line per stored failure row: its cell and its error."""
+    if "status" not in frame:
+        return []
+    failed = frame[frame["status"] == STATUS_FAILED]
+    return [f"failed cell: {r.model}/{r.dataset} forget {r.forget} seed {r.seed} {r.method}: "
+            f"{r.error}" for r in failed.itertuples()]
+
+
 def command_check(args: argparse.Namespace) -> int:
     """Exit 0 when every claim passes; 1 when any fails or has no data."""
     claimset = load_claims(args.claims)
@@ -46,6 +57,8 @@ def command_check(args: argparse.Namespace) -> int:
         if result.why:
             label = "no data" if result.verdict == NO_DATA else "note"
             console.print(f"{label} ({result.claim.name}): {result.why}", highlight=False)
+    for line in failed_cells(frame):  # failures are never silently counted as "no data"
+        console.print(line, highlight=False, markup=False)
     passed = sum(r.verdict == PASS for r in results)
     failed = sum(r.verdict == "FAIL" for r in results)
     missing = sum(r.verdict == NO_DATA for r in results)

@@ -69,6 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--db", help="read results from this database instead of running")
     check.add_argument("--device", help="device for the runs the claims need")
     check.add_argument("--data-root", help="data folder or archive")
+    verify = commands.add_parser(
+        "verify-gpu", help="the paper-scale GPU verification in one command (needs CUDA)")
+    verify.add_argument("--data-root", required=True, help="folder holding the CIFAR-10 archive")
+    verify.add_argument("--out", default="gpu-verification", help="output folder (default: %(default)s)")
     return parser
 
 
@@ -95,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
             written = build_report(args.db, args.out)
             print(f"wrote {len(written)} files to {args.out} (open {args.out}/index.html)")
             return 0
+        if args.command == "verify-gpu":
+            from benchmark.cli.verify_gpu import command_verify_gpu
+
+            return command_verify_gpu(args)
         if args.command == "check":
             from benchmark.cli.check import command_check
 

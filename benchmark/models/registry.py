@@ -32,6 +32,9 @@ MODELS.register("allcnn", f"{_ARCH}.allcnn:allcnn")
 MODELS.register("mobilenetv2", f"{_ARCH}.mobilenet:mobilenetv2")
 MODELS.register("vit", f"{_ARCH}.vit:vit")
 MODELS.register("smallcnn", f"{_ARCH}.small_cnn:smallcnn")
+MODELS.register("resnet8", f"{_ARCH}.cifar_resnet:resnet8")
+MODELS.register("resnet20", f"{_ARCH}.cifar_resnet:resnet20")
+MODELS.register("resnet9", f"{_ARCH}.cifar_resnet:resnet9")
 
 _FIXED_ARGS = ("num_classes", "in_channels", "image_size")
 
