@@ -19,7 +19,8 @@ from benchmark.models import (
     model_names,
 )
 
-BUILTIN = ["allcnn", "mobilenetv2", "resnet18", "resnet18_imagenet", "smallcnn", "vit"]
+BUILTIN = ["allcnn", "mobilenetv2", "resnet18", "resnet18_imagenet", "resnet20", "resnet8",
+           "resnet9", "smallcnn", "vit"]
 TIMM_SMALL = "timm:resnet10t"
 
 
