@@ -15,6 +15,7 @@ from benchmark.harness.spec import CACHE_ENV, RunSpec
 # Tiny test models run fastest on one thread; two OpenMP threads on a shared 2-core
 # machine spin against each other and were measured 6x slower here.
 torch.set_num_threads(1)
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # the harness's thread choice honours it
 
 FAST_RECIPE = TrainRecipe(epochs=4, batch_size=64, lr=0.05, augment=False)
 FAST_METRICS = MetricOptions(relearn=True, relearn_per_class=10, relearn_max_epochs=2)

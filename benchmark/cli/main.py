@@ -56,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--rerun", action="store_true", help="re-measure cells already stored")
     run.add_argument("--save-models", action="store_true",
                      help="keep each unlearned model's weights (for GradCAM in `report`)")
+    run.add_argument("--threads", type=int, metavar="N",
+                     help="intra-op CPU threads (default: 1 for small models, else the free cores)")
     run.add_argument("--quiet", action="store_true", help="no progress and no table")
 
     commands.add_parser("list", help="list methods, models, data sets and presets")

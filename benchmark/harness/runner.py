@@ -29,6 +29,7 @@ from benchmark.harness.requests import build_request
 from benchmark.harness.rows import collapse_warning, make_row, weak_original_warning
 from benchmark.harness.spec import CellSpec, RunSpec
 from benchmark.harness.store import ResultStore
+from benchmark.harness.threads import choose_threads, forward_mflops
 from benchmark.harness.timing import speedup
 from benchmark.harness.unlearning import Outcome, timed_unlearn
 from benchmark.models import resolved_options
@@ -57,8 +58,6 @@ def run_grid(spec: RunSpec, reporter: Reporter | None = None) -> RunOutcome:
     """Run every cell of ``spec``; see the module docstring for what happens when."""
     reporter = reporter or Reporter.silent()
     engine = Engine.for_device(spec.device, spec.engine.precision, spec.engine.channels_last)
-    if spec.engine.threads:
-        torch.set_num_threads(spec.engine.threads)
     validate_spec(spec)
     check_outputs(spec)  # before the data is loaded: nothing is written yet
     groups = expand(spec)
@@ -95,8 +94,14 @@ class _GroupRun:
                  store: ResultStore, reporter: Reporter, outcome: RunOutcome) -> None:
         self.spec, self.group, self.engine = spec, group, engine
         self.artifacts, self.store, self.reporter, self.outcome = artifacts, store, reporter, outcome
-        self.meta = provenance(engine)
         self.factory = group.model_factory(spec.model_kwargs.get(group.model, {}))
+        threads_reason = None
+        if engine.device.type == "cpu":  # before anything is timed: the count is part of the setup
+            mflops = forward_mflops(self.factory(0), tuple(group.data.train_x.shape[1:]))
+            threads, threads_reason = choose_threads(spec.engine.threads, mflops)
+            torch.set_num_threads(threads)
+        self.meta = provenance(engine) | {"threads": torch.get_num_threads(),
+                                          "threads_reason": threads_reason}
         group.data = group.data.to(engine.device)
         self.normalizer = Normalizer(group.data.mean, group.data.std, engine.device)
         self.warnings: list[str] = []
