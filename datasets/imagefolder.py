@@ -24,6 +24,7 @@ import torch
 from PIL import Image
 
 from benchmark.core.errors import UserError
+from benchmark.core.progress import progress
 from datasets.base import DataSource
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".ppm", ".tif", ".tiff"})
@@ -189,8 +190,9 @@ def decode_images(
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(decode_chunk, s, min(s + chunk, len(items)))
                    for s in range(0, len(items), chunk)]
-        for future in futures:
+        for done, future in enumerate(futures, 1):
             future.result()  # re-raises the first decoding error
+            progress(min(done * chunk, len(items)), len(items), "images decoded")
     return torch.from_numpy(out)
 
 

@@ -30,7 +30,8 @@ What is here: the interface (``UnlearningMethod``, ``UnlearnRequest``, ``Access`
 ``MethodStyle``, ``register_method``, ``METHODS``), the shared fast trainer
 (``train_epoch``, ``train_with_recipe``, ``make_optimizer``, ``predict_logits``), batches on
 the device (``LabelledImages``, ``TiledImages``, ``Normalizer``, ``Augment``,
-``balanced_subset``, ``class_mask``), ``Engine`` (device, precision), seeded generators,
+``balanced_subset``, ``class_mask``), ``Engine`` (device, precision), seeded generators, ``progress`` (report steps of long
+work: the harness shows them with an ETA),
 hyperparameter ranges (``setting``) and ``classifier_head`` (the logit layer of any
 registered model).
 """
@@ -38,6 +39,7 @@ registered model).
 from benchmark.core.config import setting
 from benchmark.core.engine import Engine
 from benchmark.core.errors import DataAccessError
+from benchmark.core.progress import progress
 from benchmark.core.seeding import derive_seed, seeded_generator
 from benchmark.core.tensors import (
     Augment,
@@ -70,6 +72,6 @@ __all__ = [
     "METHODS", "Access", "Augment", "DataAccessError", "Engine", "LabelledImages",
     "MethodStyle", "Normalizer", "SubsetProvider", "TiledImages", "TrainRecipe",
     "UnlearnRequest", "UnlearningMethod", "balanced_subset", "class_mask", "classifier_head",
-    "derive_seed", "make_optimizer", "mean_loss", "predict_logits", "register_method",
+    "derive_seed", "make_optimizer", "mean_loss", "predict_logits", "progress", "register_method",
     "seeded_generator", "setting", "train_epoch", "train_with_recipe",
 ]

@@ -31,7 +31,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, vjp, vmap
 
-from methods.api import LabelledImages, Normalizer
+from methods.api import LabelledImages, Normalizer, progress
 
 Approximation = Literal["exact", "sampled"]
 
@@ -123,6 +123,7 @@ def fisher_diagonal(
                 u = torch.zeros(x.shape[0], device=device)
             for name, squares in batched(params, x, u).items():
                 sums[name] += squares.sum(0)
+            progress(min(start + batch_size, len(data)), len(data), "samples")
     finally:
         model.train(was_training)
         for module in fused:

@@ -16,6 +16,7 @@ from torch import nn
 
 from benchmark.core.config import check_bounds, setting
 from benchmark.core.engine import Engine
+from benchmark.core.progress import progress
 from benchmark.core.tensors import (
     Augment,
     LabelledImages,
@@ -143,6 +144,7 @@ def train_with_recipe(
             augment, recipe.label_smoothing, recipe.grad_clip_value, after_step,
         )
         losses.append(loss)
+        progress(epoch + 1, recipe.epochs, f"loss {loss:.3f}")
         if plateau is not None:
             plateau.step(mean_loss(model, monitor if monitor is not None else data, engine, normalizer))
         if on_epoch is not None:

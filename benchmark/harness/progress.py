@@ -1,21 +1,45 @@
-"""Progress on long work (rich), kept out of the runner's logic behind a small interface."""
+"""Progress the runner reports: one bar for the grid, one live line for the current phase.
+
+Phases are what takes time: decoding data, training the original, retraining, each
+method's unlearning, metrics (and the reference logits they need). A phase's own steps
+(epochs with their loss, Fisher chunks, decoded images) arrive through
+benchmark.core.progress, and rich turns their measured rate into an ETA. When the output is
+not a terminal (CI logs, pipes), each finished phase is one line with its duration instead.
+"""
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
+import contextlib
+import logging
+import time
+from collections.abc import Iterator
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from benchmark.core.progress import listening
+
+log = logging.getLogger(__name__)
 
 
 class Reporter:
-    """Receives progress events from the runner; the silent one ignores them (library use)."""
+    """Receives the runner's events; the silent one ignores them (library use)."""
 
-    def __init__(self, progress: Progress | None = None) -> None:
+    def __init__(self, progress: Progress | None = None, console: Console | None = None,
+                 live: bool = False) -> None:
         self._progress = progress
-        self._task: Any = None
+        self._console = console
+        self._live = live  # a terminal: bars; otherwise one line per finished phase
+        self._grid: TaskID | None = None
 
     @classmethod
     def silent(cls) -> Reporter:
@@ -24,48 +48,66 @@ class Reporter:
     @classmethod
     def rich(cls, console: Console | None = None) -> Reporter:
         console = console or Console(stderr=True)
+        live = console.is_terminal
         progress = Progress(
-            TextColumn("[progress.description]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=not console.is_terminal,
-            disable=not console.is_terminal and not sys.stderr.isatty(),
+            TextColumn("[progress.description]{task.description}"), BarColumn(),
+            MofNCompleteColumn(), TextColumn("{task.fields[note]}"), TimeElapsedColumn(),
+            TextColumn("eta"), TimeRemainingColumn(), console=console, transient=True,
+            disable=not live,
         )
-        return cls(progress)
+        return cls(progress, console, live)
 
-    def start(self, total: int) -> None:
+    def start(self, total_cells: int | None = None) -> None:
         if self._progress is not None:
             self._progress.start()
-            self._task = self._progress.add_task("starting", total=total)
+            self._grid = self._progress.add_task("grid cells", total=total_cells, note="")
 
-    def step(self, description: str) -> None:
-        if self._progress is not None:
-            self._progress.update(self._task, description=description)
-            if self._progress.disable:  # not a terminal (CI logs): one line per step
-                self._progress.console.print(description, highlight=False)
+    def set_total(self, total_cells: int) -> None:
+        """The number of cells, once the grid is known (the data had to be loaded first)."""
+        if self._progress is not None and self._grid is not None:
+            self._progress.update(self._grid, total=total_cells)
 
-    def epoch_callback(self, epochs: int) -> Callable[[int, float], None] | None:
+    @contextlib.contextmanager
+    def phase(self, label: str) -> Iterator[None]:
+        """A phase of work; steps reported inside it (benchmark.core.progress) update it."""
         if self._progress is None:
-            return None
-        base = self._progress.tasks[0].description if self._progress.tasks else ""
+            yield
+            return
+        task = self._progress.add_task(label, total=None, note="")
 
-        def on_epoch(epoch: int, loss: float) -> None:
-            self._progress.update(self._task, description=f"{base} epoch {epoch + 1}/{epochs} loss {loss:.3f}")
+        def on_step(done: int, total: int | None, note: str) -> None:
+            self._progress.update(task, completed=done, total=total, note=note)
 
-        return on_epoch
+        start = time.perf_counter()
+        try:
+            with listening(on_step):
+                yield
+        finally:
+            self._progress.remove_task(task)
+            if not self._live:
+                self._line(f"{label}: {time.perf_counter() - start:.1f} s")
 
     def advance(self, row: dict[str, Any]) -> None:
-        if self._progress is not None:
-            self._progress.advance(self._task)
+        if self._progress is not None and self._grid is not None:
+            self._progress.advance(self._grid)
 
     def skip(self, count: int, what: str) -> None:
+        if self._progress is not None and self._grid is not None:
+            self._progress.advance(self._grid, count)
+            if not self._live:
+                self._line(f"already stored, skipped: {what}")
+
+    def warn(self, text: str) -> None:
+        """A warning the user should see now, above the bars (stored with the rows too)."""
         if self._progress is not None:
-            self._progress.advance(self._task, count)
-            if self._progress.disable:
-                self._progress.console.print(f"already stored, skipped: {what}", highlight=False)
+            self._line(f"warning: {text}")
+        else:
+            log.warning(text)
 
     def finish(self) -> None:
         if self._progress is not None:
             self._progress.stop()
+
+    def _line(self, text: str) -> None:
+        assert self._progress is not None
+        self._progress.console.print(text, highlight=False, markup=False)

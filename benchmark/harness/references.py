@@ -81,12 +81,11 @@ def original_model(spec: RunSpec, group: Group, engine: Engine, store: ArtifactS
     data = group.data
     recipe = spec.recipe_for(group.model, group.dataset)
     monitor = LabelledImages(data.test_x, data.test_y) if recipe.plateau_monitor == "test" else None
-    reporter.step(f"{group.model}/{group.dataset} seed {group.seed}: training original")
     warm_up(model, engine, normalizer, tuple(data.train_x.shape[1:]), data.num_classes)
-    with engine.timer() as timing:
+    with reporter.phase(f"{group.model}/{group.dataset} seed {group.seed}: training original"), \
+            engine.timer() as timing:
         train_with_recipe(model, LabelledImages(data.train_x, data.train_y), recipe, engine,
-                          normalizer, group.seed, monitor,
-                          on_epoch=reporter.epoch_callback(recipe.epochs))
+                          normalizer, group.seed, monitor)
     problem = non_finite(model)
     if problem:
         return Reference(None, None, None, False, path, f"original diverged while training: {problem}")
@@ -110,10 +109,11 @@ def gold_model(spec: RunSpec, group: Group, forget: tuple[int, ...], engine: Eng
     meta = _load(store, kind, key, model)
     if meta is not None:
         return Reference(model.eval(), meta.get("seconds"), meta.get("setup"), True, path)
-    reporter.step(f"{group.model}/{group.dataset} seed {group.seed}: retraining without {list(forget)}")
     request = build_request(method, group.data, forget, group.seed, engine,
                             spec.recipe_for(group.model, group.dataset), factory, normalizer)
-    outcome = timed_unlearn(method, original, request, group.seed)
+    with reporter.phase(f"{group.model}/{group.dataset} seed {group.seed}: retraining without "
+                        f"{list(forget)}"):
+        outcome = timed_unlearn(method, original, request, group.seed)
     if outcome.failed:
         return Reference(None, outcome.seconds, None, False, path, outcome.error)
     setup = engine.setup()

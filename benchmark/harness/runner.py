@@ -60,22 +60,31 @@ def run_grid(spec: RunSpec, reporter: Reporter | None = None) -> RunOutcome:
     engine = Engine.for_device(spec.device, spec.engine.precision, spec.engine.channels_last)
     validate_spec(spec)
     check_outputs(spec)  # before the data is loaded: nothing is written yet
-    groups = expand(spec)
-    check_free_space(spec, groups)
-    artifacts = ArtifactStore(spec.checkpoint_dir(), "checkpoint cache folder")
+    reporter.start()
+    try:
+        with reporter.phase("loading data sets"):
+            groups = expand(spec)
+        check_free_space(spec, groups)
+        artifacts = ArtifactStore(spec.checkpoint_dir(), "checkpoint cache folder")
+        return _run_groups(spec, engine, groups, artifacts, reporter)
+    finally:
+        reporter.finish()
+
+
+def _run_groups(spec: RunSpec, engine: Engine, groups: list[Group], artifacts: ArtifactStore,
+                reporter: Reporter) -> RunOutcome:
     outcome = RunOutcome()
     setup = (engine.device.type, engine.precision, engine.channels_last)
     with ResultStore(spec.results) as store:
         pending = [(g, [cell(spec, g, f, m, setup) for f in g.forget_sets
                         for m in (Role.ORIGINAL.value, GOLD_METHOD, *g.methods)]) for g in groups]
-        reporter.start(sum(len(cells) for _, cells in pending))
+        reporter.set_total(sum(len(cells) for _, cells in pending))
         for group, cells in pending:
             todo = {c.row_id for c in cells} if spec.rerun else store.missing(c.row_id for c in cells)
             if not todo:
                 _skip(outcome, store, cells, reporter, f"{group.model}/{group.dataset}/seed {group.seed}")
                 continue
             _GroupRun(spec, group, engine, artifacts, store, reporter, outcome).run(cells, todo)
-        reporter.finish()
     return outcome
 
 
@@ -123,11 +132,14 @@ class _GroupRun:
                 continue
             gold = gold_model(self.spec, group, forget, self.engine, self.artifacts,
                               original.model, self.factory, self.normalizer, self.reporter)
-            evaluator = Evaluator(group.data, forget, original.model, gold.model, self.engine,
-                                  self.normalizer, self.spec.metrics, group.seed)
+            with self.reporter.phase(f"{self._where(forget)}: reference logits"):
+                evaluator = Evaluator(group.data, forget, original.model, gold.model, self.engine,
+                                      self.normalizer, self.spec.metrics, group.seed)
             if not self.warnings:
                 warning = weak_original_warning(evaluator.original_test_acc, group.data.num_classes)
                 self.warnings = [warning] if warning else []
+                if warning:
+                    self.reporter.warn(f"{group.model}/{group.dataset} seed {group.seed}: {warning}")
             for item in forget_cells:
                 if item.row_id not in todo:
                     _skip(self.outcome, self.store, [item], self.reporter, item.method)
@@ -136,10 +148,9 @@ class _GroupRun:
 
     def _measure(self, item: CellSpec, original: Reference, gold: Reference,
                  evaluator: Evaluator) -> None:
-        label = (f"{self.group.model}/{self.group.dataset} forget {list(item.forget)} "
-                 f"seed {self.group.seed}: {item.method}")
-        self.reporter.step(f"{label} (unlearning)")
-        result = self._model_of(item, original, gold)
+        label = f"{self._where(item.forget)}: {item.method}"
+        with self.reporter.phase(f"{label} (unlearning)"):
+            result = self._model_of(item, original, gold)
         timings: dict[str, Any] = {"unlearn_s": result.seconds, "samples_seen": result.samples_seen}
         if item.role is not Role.METHOD:
             reference = original if item.role is Role.ORIGINAL else gold
@@ -149,9 +160,8 @@ class _GroupRun:
         if result.failed:
             self._store(item, {}, timings, error=result.error)
             return
-        self.reporter.step(f"{label} (metrics)")
         try:
-            with self.engine.timer() as metric_time:
+            with self.reporter.phase(f"{label} (metrics)"), self.engine.timer() as metric_time:
                 metrics = evaluator.evaluate(result.model)
         except Exception as error:  # a metric that cannot handle this model must not stop the grid
             self._store(item, {}, timings, error=f"metrics failed: {type(error).__name__}: {error}")
@@ -165,11 +175,16 @@ class _GroupRun:
             timings.update(gold_s=gold.seconds, gold_measured_on=gold.setup)
             if collapsed := collapse_warning(metrics, self.group.data.num_classes):
                 warnings.append(collapsed)
+                self.reporter.warn(f"{label}: {collapsed}")
         else:
             metrics["speedup_vs_retrain"] = None
         reference_path = {Role.ORIGINAL: original.path, Role.GOLD: gold.path}.get(item.role)
         self._store(item, metrics, timings, warnings=warnings, model=result.model,
                     model_path=reference_path)
+
+    def _where(self, forget: tuple[int, ...]) -> str:
+        return (f"{self.group.model}/{self.group.dataset} forget {list(forget)} "
+                f"seed {self.group.seed}")
 
     def _model_of(self, item: CellSpec, original: Reference, gold: Reference) -> Outcome:
         """The model of a cell: a reference as it is, or a method's timed output."""
