@@ -20,13 +20,15 @@ DEFAULT_CLAIMS_RESULTS = "results/claims.sqlite"
 
 
 def results_for(claimset: ClaimSet, db: str | None, device: str | None = None,
-                data_root: str | None = None, quiet: bool = False) -> pd.DataFrame:
+                data_root: str | None = None, quiet: bool = False,
+                rerun: bool = False) -> pd.DataFrame:
     """The results to check: ``db`` when given, else the rows of the ``[run]`` table's run."""
     if db:
         return load_dataframe(db)
     if claimset.run is None:
         raise UserError(f"claims {claimset.source!r} has no [run] table; pass --db RESULTS.sqlite")
     spec = spec_for_run(claimset, device, data_root)
+    spec.rerun = rerun
     missing = sorted(claimset.used_methods - set(spec.methods) - set(REFERENCE_ROLES))
     if missing:  # say so before a long run, not as NO DATA after it
         raise UserError(f"claims {claimset.source!r} use {', '.join(missing)}, which [run] does "

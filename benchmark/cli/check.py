@@ -49,7 +49,8 @@ def command_check(args: argparse.Namespace) -> int:
     """Exit 0 when every claim passes; 1 when any fails or has no data."""
     claimset = load_claims(args.claims)
     frame = results_for(claimset, getattr(args, "db", None), getattr(args, "device", None),
-                        getattr(args, "data_root", None), bool(getattr(args, "quiet", False)))
+                        getattr(args, "data_root", None), bool(getattr(args, "quiet", False)),
+                        bool(getattr(args, "rerun", False)))
     results = evaluate_claims(claimset.claims, frame)
     console = Console(width=None if Console().is_terminal else 160)
     console.print(claims_table(results, f"Claims: {claimset.source}"))

@@ -1,4 +1,4 @@
-"""The command line: ``python -m benchmark run | list | report | check``.
+"""The command line: ``python -m benchmark run | list | report | check | export | verify-gpu``.
 
 Errors a user can cause print one line (``error: ...``) and exit with status 2.
 """
@@ -10,6 +10,7 @@ import sys
 
 from benchmark.core.errors import UserError
 from benchmark.core.seeding import check_seed
+from benchmark.harness.spec import DEFAULT_RESULTS
 
 
 def _csv(text: str) -> list[str]:
@@ -36,23 +37,41 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see {self.prog} --help)\n")
 
 
+class DefaultsFormatter(argparse.HelpFormatter):
+    """Shows each option's default in --help, unless its help already says it or it has none."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, [], argparse.SUPPRESS):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="python -m benchmark", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
-    run = commands.add_parser("run", help="train/load originals, unlearn with each method, store metrics")
-    run.add_argument("--preset", default="default", help="shipped preset name or path to a .toml (default: default)")
-    run.add_argument("--methods", type=_csv, help="comma list, e.g. unsir,fisher,retrain")
-    run.add_argument("--models", type=_csv, help="comma list, e.g. resnet18,allcnn or timm:<name>")
-    run.add_argument("--datasets", type=_csv, help="comma list, e.g. digits,cifar10")
-    run.add_argument("--forget", action="append", help="forget set: 3 | 0,2 | random:K[:SEED] | each (repeatable)")
-    run.add_argument("--seeds", type=_seeds, help="comma list of seeds, e.g. 0,1,2")
-    run.add_argument("--device", help="auto (default), cpu, cuda or cuda:N")
-    run.add_argument("--data-root", help="data folder or archive (or set UNLEARN_DATA_ROOT)")
-    run.add_argument("--results", help="SQLite results file (default: results/results.sqlite)")
-    run.add_argument("--cache-dir", help="checkpoint cache folder (default: next to the results)")
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        # Every --help shows each option's default.
+        return commands.add_parser(name, help=help, description=help,
+                                   formatter_class=DefaultsFormatter)
+
+    run = command("run", "train/load originals, unlearn with each method, store metrics")
+    run.add_argument("--preset", default="default", help="shipped preset name or path to a .toml")
+    run.add_argument("--methods", type=_csv, help="comma list, e.g. unsir,fisher,retrain (default: the preset's)")
+    run.add_argument("--models", type=_csv, help="comma list, e.g. resnet18,allcnn or timm:<name> (default: the preset's)")
+    run.add_argument("--datasets", type=_csv, help="comma list, e.g. digits,cifar10 (default: the preset's)")
+    run.add_argument("--forget", action="append", help="forget set: 3 | 0,2 | random:K[:SEED] | each (repeatable; default: the preset's)")
+    run.add_argument("--seeds", type=_seeds, help="comma list of seeds, e.g. 0,1,2 (default: the preset's)")
+    run.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: the preset's, else auto)")
+    run.add_argument("--data-root", help="data folder or archive (default: $UNLEARN_DATA_ROOT)")
+    run.add_argument("--results", help=f"SQLite results file (default: {DEFAULT_RESULTS})")
+    run.add_argument("--cache-dir", help="cache root: checkpoints/ and data/ inside it "
+                     "(default: $UNLEARN_CACHE_DIR, else ~/.cache/unlearning-bench)")
     run.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
-                     help="override: method.key=value, train.key=value or metrics.key=value")
+                     help="override: method.key=value, train.key=value, metrics.key=value, "
+                     "data.key=value or engine.key=value (repeatable)")
     run.add_argument("--rerun", action="store_true", help="re-measure cells already stored")
     run.add_argument("--save-models", action="store_true",
                      help="keep each unlearned model's weights (for GradCAM in `report`)")
@@ -60,22 +79,41 @@ def build_parser() -> argparse.ArgumentParser:
                      help="intra-op CPU threads (default: 1 for small models, else the free cores)")
     run.add_argument("--quiet", action="store_true", help="no progress and no table")
 
-    commands.add_parser("list", help="list methods, models, data sets and presets")
+    command("list", "list methods, models, data sets and presets")
 
-    report = commands.add_parser("report", help="figures and tables from a results database")
-    report.add_argument("--db", default="results/results.sqlite", help="results database")
+    report = command("report", "figures and tables from a results database")
+    report.add_argument("--db", default=DEFAULT_RESULTS, help="results database")
     report.add_argument("--out", default="reports-out", help="output folder")
 
-    check = commands.add_parser("check", help="check speed/accuracy claims; exit 1 if any fails")
+    check = command("check", "check speed/accuracy claims; exit 1 if any fails")
     check.add_argument("--claims", default="default", help="shipped claims name or path to a .toml")
     check.add_argument("--db", help="read results from this database instead of running")
     check.add_argument("--device", help="device for the runs the claims need")
     check.add_argument("--data-root", help="data folder or archive")
-    verify = commands.add_parser(
-        "verify-gpu", help="the paper-scale GPU verification in one command (needs CUDA)")
+    check.add_argument("--rerun", action="store_true",
+                       help="re-measure the claims' cells instead of reusing stored rows")
+
+    export = command("export", "write the results as one flat file (one column per scalar)")
+    export.add_argument("--db", default=DEFAULT_RESULTS, help="results database")
+    export.add_argument("--format", choices=("csv", "parquet"), default="csv", help="file format")
+    export.add_argument("--out", help="output file (default: the database's name with the format's suffix)")
+    export.add_argument("--layers", action="store_true", help="add one column per layer's weight distance")
+
+    verify = command("verify-gpu", "the paper-scale GPU verification in one command (needs CUDA)")
     verify.add_argument("--data-root", required=True, help="folder holding the CIFAR-10 archive")
-    verify.add_argument("--out", default="gpu-verification", help="output folder (default: %(default)s)")
+    verify.add_argument("--out", default="gpu-verification", help="output folder")
     return parser
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("unlearning-bench")
+    except metadata.PackageNotFoundError:  # run from a source tree that is not installed
+        from benchmark import __version__
+
+        return __version__
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,6 +139,10 @@ def main(argv: list[str] | None = None) -> int:
             written = build_report(args.db, args.out)
             print(f"wrote {len(written)} files to {args.out} (open {args.out}/index.html)")
             return 0
+        if args.command == "export":
+            from benchmark.cli.export import command_export
+
+            return command_export(args)
         if args.command == "verify-gpu":
             from benchmark.cli.verify_gpu import command_verify_gpu
 
