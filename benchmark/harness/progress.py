@@ -104,6 +104,11 @@ class Reporter:
         else:
             log.warning(text)
 
+    def note(self, text: str) -> None:
+        """Information worth a line (an estimate), shown now."""
+        if self._progress is not None:
+            self._line(text)
+
     def finish(self) -> None:
         if self._progress is not None:
             self._progress.stop()

@@ -19,6 +19,7 @@ from benchmark.core.artifacts import ArtifactStore
 from benchmark.core.engine import Engine
 from benchmark.core.roles import GOLD_METHOD, Role
 from benchmark.core.tensors import Normalizer
+from benchmark.harness.estimate import estimate
 from benchmark.harness.evaluate import Evaluator
 from benchmark.harness.grid import Group, cell, expand, method_instance, validate_spec
 from benchmark.harness.outputs import check_free_space, check_outputs
@@ -65,10 +66,22 @@ def run_grid(spec: RunSpec, reporter: Reporter | None = None) -> RunOutcome:
         with reporter.phase("loading data sets"):
             groups = expand(spec)
         check_free_space(spec, groups)
+        _announce_cost(spec, groups, engine, reporter)
         artifacts = ArtifactStore(spec.checkpoint_dir(), "checkpoint cache folder")
         return _run_groups(spec, engine, groups, artifacts, reporter)
     finally:
         reporter.finish()
+
+
+def _announce_cost(spec: RunSpec, groups: list[Group], engine: Engine, reporter: Reporter) -> None:
+    """Say what a long run will cost before it starts; warn when a GPU preset meets a CPU."""
+    with reporter.phase("estimating the cost"):
+        cost = estimate(spec, groups, engine)
+    if engine.device.type == "cpu" and spec.made_for == "gpu":
+        reporter.warn(f"preset {spec.preset!r} is made for a GPU; on this CPU it needs {cost.text()}"
+                      " (Ctrl-C stops it; finished rows stay stored)")
+    elif cost.seconds > 60:
+        reporter.note(f"estimated: {cost.text()}")
 
 
 def _run_groups(spec: RunSpec, engine: Engine, groups: list[Group], artifacts: ArtifactStore,

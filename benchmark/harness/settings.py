@@ -88,6 +88,10 @@ def spec_from_preset(table: dict[str, Any], name: str | None = None) -> RunSpec:
                 apply_section(spec, method, settings, from_flags=False)
         elif key == "train" or key in OPTION_SECTIONS:
             apply_section(spec, key, value, from_flags=False)
+        elif key == "made_for":
+            if value not in ("cpu", "gpu"):
+                raise UserError(f"{label}: made_for must be \"cpu\" or \"gpu\", not {value!r}")
+            spec.made_for = value
         elif key == "description":
             continue
         else:

@@ -53,6 +53,8 @@ class RunSpec:
     # Keep each unlearned model's weights (for GradCAM in reports); originals are always cached.
     save_models: bool = False
     preset: str | None = None
+    # "gpu" for presets whose budget assumes one: running them on a CPU warns with an estimate.
+    made_for: str | None = None
 
     def recipe_for(self, model: str, dataset: str) -> TrainRecipe:
         """The recipe of ``model`` on ``dataset`` under the precedence rule of this module."""
