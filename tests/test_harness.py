@@ -20,7 +20,7 @@ def test_every_method_runs_through_the_harness(tiny_spec) -> None:
         metrics = row["metrics"]
         for key in ("forget_acc_test", "retain_acc_test", "forget_acc_train", "retain_acc_train",
                     "test_acc", "time_s", "layer_distance", "pred_histogram",
-                    "mia_entropy_member_rate", "relearned", "activation_distance"):
+                    "mia_entropy_member_rate", "relearned", "activation_distance", "zrf"):
             assert key in metrics, (method, key)
         assert row["provenance"]["torch_version"]
         assert row["spec"]["seed"] == 0

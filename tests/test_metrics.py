@@ -345,3 +345,17 @@ def test_numpy_inputs_are_accepted() -> None:
     logits = np.eye(3) * 4.0
     assert prediction_distribution(logits, 3)["pred_histogram"] == [1, 1, 1]
     assert gold_distance(logits, logits)["js_divergence"] == 0.0
+
+
+def test_zrf_is_one_for_a_random_like_model_and_lower_for_a_confident_one() -> None:
+    from benchmark.metrics import zrf_score
+
+    random_logits = torch.zeros(4, 10)  # uniform predictions
+    assert zrf_score(random_logits, random_logits)["zrf"] == pytest.approx(1.0)
+    confident = torch.full((4, 10), -50.0)
+    confident[:, 0] = 50.0  # one-hot: JS(one-hot, uniform) in bits
+    p, q = torch.eye(10)[0], torch.full((10,), 0.1)
+    m = (p + q) / 2
+    js = 0.5 * (p * (p / m).clamp_min(1e-30).log2()).sum() + 0.5 * (q * (q / m).log2()).sum()
+    assert zrf_score(confident, random_logits)["zrf"] == pytest.approx(1 - float(js), abs=1e-6)
+    assert math.isnan(zrf_score(torch.empty(0, 10), torch.empty(0, 10))["zrf"])

@@ -26,7 +26,9 @@ class Evaluator:
         self, data: ImageDataset, forget: tuple[int, ...], original: nn.Module,
         gold: nn.Module | None,
         engine: Engine, normalizer: Normalizer, options: MetricOptions, seed: int,
+        random_model: nn.Module | None = None,
     ) -> None:
+        """``random_model``: a randomly initialised model of the same architecture (for ZRF)."""
         self.data, self.forget, self.original = data, forget, original
         self.engine, self.normalizer, self.options, self.seed = engine, normalizer, options, seed
         self.forget_train = class_mask(data.train_y, forget)
@@ -36,6 +38,9 @@ class Evaluator:
         # Without a gold model (its retrain failed) the distances to it are left out.
         self._gold_forget_test = None if gold is None else \
             self._logits(gold, data.test_x[self.forget_test])
+        # ZRF's incompetent teacher: a random network's outputs on the forget training samples.
+        self._random_forget_train = None if random_model is None else \
+            self._logits(random_model, data.train_x[self.forget_train])
         original_accuracies = M.split_accuracies(self._original_test, data.test_y, forget)
         self.original_test_acc = original_accuracies["overall_acc"]
         self.relearn_threshold = original_accuracies["forget_acc"] - options.relearn_margin
@@ -67,6 +72,8 @@ class Evaluator:
         forget_test_logits = test_logits[self.forget_test]
         if self._gold_forget_test is not None:
             result.update(M.gold_distance(forget_test_logits, self._gold_forget_test))
+        if self._random_forget_train is not None:
+            result.update(M.zrf_score(train_logits[self.forget_train], self._random_forget_train))
         if self.options.mia:
             retain_train = ~self.forget_train
             result.update(M.membership_inference(

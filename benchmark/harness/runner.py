@@ -35,6 +35,8 @@ from benchmark.harness.timing import speedup
 from benchmark.harness.unlearning import Outcome, timed_unlearn
 from benchmark.models import resolved_options
 
+RANDOM_MODEL_SALT = 2  # the ZRF metric's random network: a stream of its own (0 original, 1 fresh)
+
 
 @dataclass
 class RunOutcome:
@@ -147,7 +149,8 @@ class _GroupRun:
                               original.model, self.factory, self.normalizer, self.reporter)
             with self.reporter.phase(f"{self._where(forget)}: reference logits"):
                 evaluator = Evaluator(group.data, forget, original.model, gold.model, self.engine,
-                                      self.normalizer, self.spec.metrics, group.seed)
+                                      self.normalizer, self.spec.metrics, group.seed,
+                                      self._random_model())
             if not self.warnings:
                 warning = weak_original_warning(evaluator.original_test_acc, group.data.num_classes)
                 self.warnings = [warning] if warning else []
@@ -194,6 +197,11 @@ class _GroupRun:
         reference_path = {Role.ORIGINAL: original.path, Role.GOLD: gold.path}.get(item.role)
         self._store(item, metrics, timings, warnings=warnings, model=result.model,
                     model_path=reference_path)
+
+    def _random_model(self) -> torch.nn.Module:
+        """The ZRF metric's randomly initialised network (global RNG left as it was)."""
+        with torch.random.fork_rng():
+            return self.engine.prepare(self.factory(RANDOM_MODEL_SALT)).eval()
 
     def _where(self, forget: tuple[int, ...]) -> str:
         return (f"{self.group.model}/{self.group.dataset} forget {list(forget)} "

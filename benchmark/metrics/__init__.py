@@ -9,6 +9,7 @@ return plain Python values, so the harness can store them as JSON. One idea per 
 - ``predictions``: where the forget-class predictions go (histogram, entropy, ...)
 - ``mia``: entropy- and loss-based membership inference on the forget-train samples
 - ``gold``: activation distance and JS divergence to the retrained (gold) model
+- ``zrf``: the zero retrain forgetting score against a randomly initialised model
 """
 
 from benchmark.metrics.accuracy import accuracy, split_accuracies
@@ -17,6 +18,7 @@ from benchmark.metrics.mia import membership_inference
 from benchmark.metrics.predictions import prediction_distribution
 from benchmark.metrics.relearn import relearn_time
 from benchmark.metrics.weights import layer_distances, weight_distance_summary
+from benchmark.metrics.zrf import zrf_score
 
 __all__ = [
     "accuracy",
@@ -27,4 +29,5 @@ __all__ = [
     "relearn_time",
     "split_accuracies",
     "weight_distance_summary",
+    "zrf_score",
 ]
