@@ -26,6 +26,11 @@ class ImageDataset:
     classes: tuple[str, ...]
     mean: tuple[float, ...]
     std: tuple[float, ...]
+    # Data sets whose labels are superclasses (CIFAR-20) keep the fine labels too: the
+    # sub-class forgetting scenario forgets one fine class while its superclass stays.
+    train_fine_y: torch.Tensor | None = None
+    test_fine_y: torch.Tensor | None = None
+    fine_classes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for split, x, y in (("train", self.train_x, self.train_y), ("test", self.test_x, self.test_y)):
@@ -35,6 +40,10 @@ class ImageDataset:
                 raise ValueError(f"{self.name} {split} labels must be int64 with one per image")
         if len(self.mean) != self.channels or len(self.std) != self.channels:
             raise ValueError(f"{self.name}: mean/std need one value per channel")
+        for split, fine, y in (("train", self.train_fine_y, self.train_y),
+                               ("test", self.test_fine_y, self.test_y)):
+            if fine is not None and (fine.shape != y.shape or not self.fine_classes):
+                raise ValueError(f"{self.name} {split}: fine labels need one per image and names")
 
     @property
     def num_classes(self) -> int:
@@ -50,12 +59,25 @@ class ImageDataset:
 
     def to(self, device: torch.device | str) -> ImageDataset:
         """The same data on ``device`` (kept uint8: four times less memory than float)."""
+        fine = {k: getattr(self, k).to(device) for k in ("train_fine_y", "test_fine_y")
+                if getattr(self, k) is not None}
         return replace(
             self,
             train_x=self.train_x.to(device),
             train_y=self.train_y.to(device),
             test_x=self.test_x.to(device),
             test_y=self.test_y.to(device),
+            **fine,
+        )
+
+    def with_superclasses(self, fine_to_coarse: list[int], coarse_names: tuple[str, ...],
+                          name: str) -> ImageDataset:
+        """This data set relabelled with superclasses, its labels kept as the fine labels."""
+        table = torch.tensor(fine_to_coarse, dtype=torch.int64)
+        return replace(
+            self, name=name, train_y=table[self.train_y.cpu()], test_y=table[self.test_y.cpu()],
+            classes=tuple(coarse_names), train_fine_y=self.train_y, test_fine_y=self.test_y,
+            fine_classes=self.classes,
         )
 
 

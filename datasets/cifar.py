@@ -136,21 +136,21 @@ def load_cifar(spec: CifarSpec, source: DataSource) -> ImageDataset:
                 f"{archive}; point --data-root or UNLEARN_DATA_ROOT at one of them"
             )
     classes = list(payload["classes"])
-    train_y, test_y = payload["train_y"], payload["test_y"]
-    if spec.coarse:
-        _check_fine_names(classes, root)
-        table = torch.tensor(CIFAR100_FINE_TO_COARSE, dtype=torch.int64)
-        train_y, test_y, classes = table[train_y], table[test_y], list(CIFAR100_COARSE)
-    return ImageDataset(
+    data = ImageDataset(
         name=spec.name,
         train_x=payload["train_x"],
-        train_y=train_y,
+        train_y=payload["train_y"],
         test_x=payload["test_x"],
-        test_y=test_y,
+        test_y=payload["test_y"],
         classes=tuple(classes),
         mean=spec.mean,
         std=spec.std,
     )
+    if spec.coarse:  # CIFAR-20: superclass labels, the fine ones kept for sub-class forgetting
+        _check_fine_names(classes, root)
+        data = data.with_superclasses(list(CIFAR100_FINE_TO_COARSE), tuple(CIFAR100_COARSE),
+                                      spec.name)
+    return data
 
 
 def _from_root(spec: CifarSpec, root: Path, cache_dir: Path) -> Payload | None:

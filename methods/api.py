@@ -27,7 +27,8 @@ group (``mymethod = "my_package.module:MyMethod"``); the entry point's name must
 class's ``name``.
 
 What is here: the interface (``UnlearningMethod``, ``UnlearnRequest``, ``Access``,
-``MethodStyle``, ``register_method``, ``METHODS``), the shared fast trainer
+``MethodStyle``, ``register_method``, ``METHODS``, ``Scenario``: what a method declares in
+``scenarios``), the shared fast trainer
 (``train_epoch``, ``train_with_recipe``, ``make_optimizer``, ``predict_logits``), batches on
 the device (``LabelledImages``, ``TiledImages``, ``Normalizer``, ``Augment``,
 ``balanced_subset``, ``class_mask``), ``Engine`` (device, precision), seeded generators, ``progress`` (report steps of long
@@ -40,6 +41,7 @@ from benchmark.core.config import setting
 from benchmark.core.engine import Engine
 from benchmark.core.errors import DataAccessError
 from benchmark.core.progress import progress
+from benchmark.core.scenarios import ALL_SCENARIOS, Scenario
 from benchmark.core.seeding import derive_seed, seeded_generator
 from benchmark.core.tensors import (
     Augment,
@@ -69,7 +71,7 @@ from methods.interface import (
 )
 
 __all__ = [
-    "METHODS", "Access", "Augment", "DataAccessError", "Engine", "LabelledImages",
+    "ALL_SCENARIOS", "METHODS", "Access", "Scenario", "Augment", "DataAccessError", "Engine", "LabelledImages",
     "MethodStyle", "Normalizer", "SubsetProvider", "TiledImages", "TrainRecipe",
     "UnlearnRequest", "UnlearningMethod", "balanced_subset", "class_mask", "classifier_head",
     "derive_seed", "make_optimizer", "mean_loss", "predict_logits", "progress", "register_method",

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from torch import nn
 
 from methods.api import (
+    ALL_SCENARIOS,
     Access,
     MethodStyle,
     UnlearningMethod,
@@ -47,6 +48,7 @@ class Finetune(UnlearningMethod):
 
     name = "finetune"
     needs = frozenset({Access.RETAIN})
+    scenarios = ALL_SCENARIOS  # defined for any set of samples
     Config = FinetuneConfig
     paper = "Fine-tuning baseline (Golatkar et al., CVPR 2020)"
     style = MethodStyle(label="Fine-tune", colour="#029e73", marker="v")

@@ -67,6 +67,7 @@ from torch import nn
 from methods.api import (
     Access,
     MethodStyle,
+    Scenario,
     UnlearningMethod,
     UnlearnRequest,
     balanced_subset,
@@ -163,6 +164,7 @@ class FisherForgetting(UnlearningMethod):
 
     name = "fisher"
     needs = frozenset({Access.RETAIN})
+    scenarios = frozenset({Scenario.CLASSES})  # it zeroes the forget classes' head rows
     Config = FisherConfig
     paper = "Golatkar et al., Eternal Sunshine of the Spotless Net, CVPR 2020"
     style = MethodStyle(label="Fisher", colour="#de8f05", marker="^")

@@ -19,6 +19,7 @@ from torch import nn
 from benchmark.core.engine import Engine
 from benchmark.core.errors import DataAccessError, UserError
 from benchmark.core.registry import Registry
+from benchmark.core.scenarios import Scenario
 from benchmark.core.tensors import LabelledImages, Normalizer
 from benchmark.core.training import TrainRecipe
 
@@ -39,7 +40,7 @@ SubsetProvider = Callable[[int, bool, int], LabelledImages]
 class UnlearnRequest:
     """What a method gets besides the model: the task, the tools, and only its declared data."""
 
-    forget_classes: tuple[int, ...]
+    forget_classes: tuple[int, ...]  # whole classes forgotten (empty in the other scenarios)
     num_classes: int
     image_shape: tuple[int, int, int]
     seed: int
@@ -57,6 +58,8 @@ class UnlearnRequest:
     schedule_monitor: LabelledImages | None = None
     # How many samples of each kind the method drew; stored with the results.
     samples_seen: dict[str, int] = field(default_factory=dict)
+    # Which samples are forgotten: whole classes, a sub-class, or random samples.
+    scenario: Scenario = Scenario.CLASSES
 
     @property
     def retain_classes(self) -> tuple[int, ...]:
@@ -118,6 +121,8 @@ class UnlearningMethod(ABC):
     Config: ClassVar[type]
     paper: ClassVar[str] = ""
     style: ClassVar[MethodStyle | None] = None
+    # The forgetting scenarios the method is defined for; others get a skipped row.
+    scenarios: ClassVar[frozenset[Scenario]] = frozenset({Scenario.CLASSES})
 
     def __init__(self, config: Any | None = None) -> None:
         self.config = config if config is not None else self.Config()

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from torch import nn
 
 from methods.api import (
+    ALL_SCENARIOS,
     Access,
     MethodStyle,
     UnlearningMethod,
@@ -45,6 +46,7 @@ class Retrain(UnlearningMethod):
 
     name = "retrain"
     needs = frozenset({Access.RETAIN})
+    scenarios = ALL_SCENARIOS  # defined for any set of samples
     Config = RetrainConfig
     paper = "Retraining from scratch (exact unlearning baseline)"
     # Near-black and dashed in line plots: the reference every method is judged by.

@@ -44,6 +44,7 @@ from methods.api import (
     Access,
     LabelledImages,
     MethodStyle,
+    Scenario,
     TiledImages,
     UnlearningMethod,
     UnlearnRequest,
@@ -83,6 +84,7 @@ class Unsir(UnlearningMethod):
 
     name = "unsir"
     needs = frozenset({Access.RETAIN_SUBSET})
+    scenarios = frozenset({Scenario.CLASSES})  # noise is learned for each forget class
     Config = UnsirConfig
     paper = "Tarun et al., Fast Yet Effective Machine Unlearning, IEEE TNNLS 2023"
     style = MethodStyle(label="UNSIR", colour="#0173b2", marker="D")

@@ -33,11 +33,11 @@ def test_a_run_reports_every_phase_in_order(tiny_spec) -> None:
     tiny_spec.methods = ["unsir", "fisher"]
     reporter = Recording()
     run(tiny_spec, reporter)
-    where = "smallcnn/synthetic forget [3] seed 0"
+    where = "smallcnn/synthetic forget 3 seed 0"
     assert reporter.phases == [
         "loading data sets",
         "smallcnn/synthetic seed 0: training original",
-        "smallcnn/synthetic seed 0: retraining without [3]",
+        "smallcnn/synthetic seed 0: retraining without 3",
         f"{where}: reference logits",
         *[f"{where}: {m} ({what})" for m in ("original", "retrain", "unsir", "fisher")
           for what in ("unlearning", "metrics")],
@@ -46,7 +46,7 @@ def test_a_run_reports_every_phase_in_order(tiny_spec) -> None:
     training = reporter.steps["smallcnn/synthetic seed 0: training original"]
     assert [(d, t) for d, t, _ in training] == [(e, epochs) for e in range(1, epochs + 1)]
     assert all(note.startswith("loss ") for _, _, note in training)
-    assert len(reporter.steps["smallcnn/synthetic seed 0: retraining without [3]"]) == epochs
+    assert len(reporter.steps["smallcnn/synthetic seed 0: retraining without 3"]) == epochs
     fisher = reporter.steps[f"{where}: fisher (unlearning)"]
     assert fisher and fisher[-1][0] == fisher[-1][1]  # every Fisher sample done
 

@@ -7,7 +7,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from benchmark.harness.schema import STATUS_FAILED
+from benchmark.harness.schema import STATUS_FAILED, STATUS_SKIPPED
 
 
 def _pct(value: Any) -> str:
@@ -29,7 +29,9 @@ def results_table(rows: list[dict[str, Any]]) -> Table:
     for row in rows:
         m = row["metrics"]
         speedup = m.get("speedup_vs_retrain")
-        method = row["method"] + (" [red](failed)[/red]" if row.get("status") == STATUS_FAILED
+        status = row.get("status")
+        method = row["method"] + (" [red](failed)[/red]" if status == STATUS_FAILED
+                                  else " [dim](skipped)[/dim]" if status == STATUS_SKIPPED
                                   else " [yellow](!)[/yellow]" if row.get("warnings") else "")
         table.add_row(
             row["model"], row["dataset"], row["forget"], str(row["seed"]), method,
@@ -46,8 +48,8 @@ def notes(rows: list[dict[str, Any]]) -> list[str]:
     lines = []
     for row in rows:
         cell = f"{row['model']}/{row['dataset']} forget {row['forget']} seed {row['seed']} {row['method']}"
-        if row.get("status") == STATUS_FAILED:
-            lines.append(f"failed: {cell}: {row.get('error')}")
+        if row.get("status") in (STATUS_FAILED, STATUS_SKIPPED):
+            lines.append(f"{row['status']}: {cell}: {row.get('error')}")
         lines += [f"warning: {cell}: {text}" for text in row.get("warnings") or []]
     return list(dict.fromkeys(lines))
 

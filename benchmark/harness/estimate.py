@@ -52,8 +52,7 @@ def estimate(spec: RunSpec, groups: list[Group], engine: Engine) -> Estimate:
         n_train, n_test = len(data.train_y), len(data.test_y)
         images = recipe.epochs * n_train
         for forget in group.forget_sets:
-            forgotten = int(torch.isin(data.train_y, torch.tensor(forget)).sum())
-            images += recipe.epochs * (n_train - forgotten)
+            images += recipe.epochs * (n_train - forget.size(data))
         rows = len(group.forget_sets) * (2 + len(group.methods))
         seconds += images / rates[key] + rows * (n_train + n_test) / (3 * rates[key])
     return Estimate(seconds, rates)

@@ -1,6 +1,11 @@
 """Computes every metric of one model the same way for all methods (methods never do).
 
-Logits of the original and the gold model are computed once per forget set and reused.
+Logits of the original, the gold model and ZRF's random network are computed once per
+forget set and reused. Forgotten rows come from the forget set's masks, so one code path
+serves the three scenarios: whole classes, a sub-class, random samples. Where a scenario
+has no forgotten *test* sample (random samples), the metrics defined on them (prediction
+distribution, distances to the gold model) use the forgotten training samples, and relearn
+time is left out (docs/METRICS.md).
 """
 
 from __future__ import annotations
@@ -12,38 +17,43 @@ from torch import nn
 
 from benchmark import metrics as M
 from benchmark.core.engine import Engine
-from benchmark.core.tensors import LabelledImages, Normalizer
+from benchmark.core.scenarios import Scenario
+from benchmark.core.tensors import LabelledImages, Normalizer, balanced_subset
 from benchmark.core.training import predict_logits
 from benchmark.harness.options import MetricOptions
 from datasets.base import ImageDataset
-from datasets.splits import balanced_subset, class_mask
+from datasets.forget_sets import ForgetSet
 
 
 class Evaluator:
     """Metrics of unlearned models for one data set and forget set, against original and gold."""
 
     def __init__(
-        self, data: ImageDataset, forget: tuple[int, ...], original: nn.Module,
-        gold: nn.Module | None,
-        engine: Engine, normalizer: Normalizer, options: MetricOptions, seed: int,
-        random_model: nn.Module | None = None,
+        self, data: ImageDataset, forget: ForgetSet | tuple[int, ...], original: nn.Module,
+        gold: nn.Module | None, engine: Engine, normalizer: Normalizer, options: MetricOptions,
+        seed: int, random_model: nn.Module | None = None,
     ) -> None:
         """``random_model``: a randomly initialised model of the same architecture (for ZRF)."""
+        if not isinstance(forget, ForgetSet):
+            forget = ForgetSet.of_classes(tuple(forget))
         self.data, self.forget, self.original = data, forget, original
         self.engine, self.normalizer, self.options, self.seed = engine, normalizer, options, seed
-        self.forget_train = class_mask(data.train_y, forget)
-        self.forget_test = class_mask(data.test_y, forget)
-        self.retain_classes = [c for c in range(data.num_classes) if c not in forget]
+        self.forget_train, self.forget_test = forget.masks(data)
+        # Where "forgotten samples" are looked at: the test ones when the scenario has any.
+        self.eval_on_test = bool(self.forget_test.any()) or forget.scenario is not Scenario.SAMPLES
+        self.retain_classes = [c for c in range(data.num_classes) if c not in forget.forget_classes]
         self._original_test = self._logits(original, data.test_x)
         # Without a gold model (its retrain failed) the distances to it are left out.
-        self._gold_forget_test = None if gold is None else \
-            self._logits(gold, data.test_x[self.forget_test])
+        self._gold_forget = None if gold is None else self._logits(gold, self._forget_x())
         # ZRF's incompetent teacher: a random network's outputs on the forget training samples.
         self._random_forget_train = None if random_model is None else \
             self._logits(random_model, data.train_x[self.forget_train])
-        original_accuracies = M.split_accuracies(self._original_test, data.test_y, forget)
-        self.original_test_acc = original_accuracies["overall_acc"]
-        self.relearn_threshold = original_accuracies["forget_acc"] - options.relearn_margin
+        original_train = self._logits(original, data.train_x) if not self.eval_on_test else None
+        self.original_test_acc = M.accuracy(self._original_test, data.test_y)
+        forgotten = self._split_accuracies(self._original_test, data.test_y, self.forget_test)
+        if not self.eval_on_test:
+            forgotten = self._split_accuracies(original_train, data.train_y, self.forget_train)
+        self.relearn_threshold = forgotten["forget_acc"] - options.relearn_margin
         # A fixed relearn set with samples of every class, forget classes included.
         train = LabelledImages(data.train_x, data.train_y)
         self.relearn_set = balanced_subset(train, options.relearn_per_class, False, seed)
@@ -52,14 +62,25 @@ class Evaluator:
     def _logits(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
         return predict_logits(model, x, self.engine, self.normalizer)
 
+    def _forget_x(self) -> torch.Tensor:
+        return self.data.test_x[self.forget_test] if self.eval_on_test else \
+            self.data.train_x[self.forget_train]
+
+    @staticmethod
+    def _split_accuracies(logits: torch.Tensor, labels: torch.Tensor,
+                          forgotten: torch.Tensor) -> dict[str, float]:
+        return {"forget_acc": M.accuracy(logits[forgotten], labels[forgotten]),
+                "retain_acc": M.accuracy(logits[~forgotten], labels[~forgotten]),
+                "overall_acc": M.accuracy(logits, labels)}
+
     def evaluate(self, model: nn.Module) -> dict[str, Any]:
-        data, forget = self.data, self.forget
+        data = self.data
         train_logits = self._logits(model, data.train_x)
         test_logits = self._logits(model, data.test_x)
         result: dict[str, Any] = {}
-        for split, logits, labels in (("train", train_logits, data.train_y),
-                                      ("test", test_logits, data.test_y)):
-            accuracies = M.split_accuracies(logits, labels, forget)
+        for split, logits, labels, mask in (("train", train_logits, data.train_y, self.forget_train),
+                                            ("test", test_logits, data.test_y, self.forget_test)):
+            accuracies = self._split_accuracies(logits, labels, mask)
             result[f"forget_acc_{split}"] = accuracies["forget_acc"]
             result[f"retain_acc_{split}"] = accuracies["retain_acc"]
             result[f"overall_acc_{split}"] = accuracies["overall_acc"]
@@ -67,11 +88,12 @@ class Evaluator:
 
         result["layer_distance"] = M.layer_distances(model, self.original)
         result.update(M.weight_distance_summary(model, self.original))
+        forget_logits = test_logits[self.forget_test] if self.eval_on_test else \
+            train_logits[self.forget_train]
         result.update(M.prediction_distribution(
-            test_logits[self.forget_test], data.num_classes, retain_classes=self.retain_classes))
-        forget_test_logits = test_logits[self.forget_test]
-        if self._gold_forget_test is not None:
-            result.update(M.gold_distance(forget_test_logits, self._gold_forget_test))
+            forget_logits, data.num_classes, retain_classes=self.retain_classes))
+        if self._gold_forget is not None:
+            result.update(M.gold_distance(forget_logits, self._gold_forget))
         if self._random_forget_train is not None:
             result.update(M.zrf_score(train_logits[self.forget_train], self._random_forget_train))
         if self.options.mia:
@@ -82,7 +104,7 @@ class Evaluator:
                 train_logits[self.forget_train], data.train_y[self.forget_train],
                 seed=self.seed,
             ))
-        if self.options.relearn:
+        if self.options.relearn and self.eval_on_test:
             result.update(M.relearn_time(
                 model, self.relearn_set, self.forget_eval, self.relearn_threshold, self.engine,
                 self.normalizer, max_epochs=self.options.relearn_max_epochs,

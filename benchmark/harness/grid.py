@@ -20,7 +20,7 @@ from benchmark.harness.options import DataOptions
 from benchmark.harness.spec import CellSpec, RunSpec
 from benchmark.models import MODELS, create_model
 from datasets import DATASETS, DataSource, ImageDataset, import_builtins, load_dataset
-from datasets.splits import parse_forget
+from datasets.forget_sets import ForgetSet, parse_forget_sets
 from methods import METHODS, UnlearningMethod
 from methods import import_builtins as import_methods
 
@@ -55,7 +55,7 @@ class Group:
     dataset: str
     seed: int
     data: ImageDataset
-    forget_sets: list[tuple[int, ...]]
+    forget_sets: list[ForgetSet]
     methods: list[str]  # requested methods; the gold method is a reference, run regardless
     data_fingerprint: str = ""
     weight_bytes: int = 0  # size of one checkpoint of the model, for the free-space check
@@ -118,9 +118,9 @@ def expand(spec: RunSpec) -> list[Group]:
                 for name in spec.datasets}
     groups = []
     for dataset_name, data in datasets.items():
-        forget_sets: list[tuple[int, ...]] = []
+        forget_sets: list[ForgetSet] = []
         for text in spec.forget:
-            forget_sets += [s for s in parse_forget(text, data.num_classes) if s not in forget_sets]
+            forget_sets += [s for s in parse_forget_sets(text, data) if s not in forget_sets]
         fingerprint = content_hash(data.train_x, data.train_y, data.test_x, data.test_y)
         for model in spec.models:
             built = create_model(model, data.num_classes, data.channels, data.image_size,
@@ -137,15 +137,18 @@ def limit_per_class(data: ImageDataset, options: DataOptions) -> ImageDataset:
     """The first ``train_per_class`` / ``test_per_class`` samples of each class (0 = all)."""
     splits = {}
     for split, cap in (("train", options.train_per_class), ("test", options.test_per_class)):
-        x, y = getattr(data, f"{split}_x"), getattr(data, f"{split}_y")
-        if cap:
-            subset = balanced_subset(LabelledImages(x, y), cap, first_in_order=True, seed=0)
-            x, y = subset.x, subset.y
-        splits[f"{split}_x"], splits[f"{split}_y"] = x, y
+        if not cap:
+            continue
+        y = getattr(data, f"{split}_y")
+        # Subset the row numbers, so every per-row tensor (images, labels, fine labels) follows.
+        rows = balanced_subset(LabelledImages(torch.arange(len(y)), y), cap, True, 0).x
+        for name in (f"{split}_x", f"{split}_y", f"{split}_fine_y"):
+            if getattr(data, name) is not None:
+                splits[name] = getattr(data, name)[rows]
     return dataclasses.replace(data, **splits)
 
 
-def cell(spec: RunSpec, group: Group, forget: tuple[int, ...], method: str,
+def cell(spec: RunSpec, group: Group, forget: ForgetSet, method: str,
          engine_setup: tuple[str, str, bool]) -> CellSpec:
     """The cell of ``method`` (or a reference role's value) for ``forget`` in ``group``.
 

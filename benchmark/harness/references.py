@@ -28,6 +28,7 @@ from benchmark.harness.requests import build_request
 from benchmark.harness.spec import RunSpec
 from benchmark.harness.timing import warm_up
 from benchmark.harness.unlearning import non_finite, timed_unlearn
+from datasets.forget_sets import ForgetSet
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ def original_model(spec: RunSpec, group: Group, engine: Engine, store: ArtifactS
     return Reference(model.eval(), timing["seconds"], setup, False, path)
 
 
-def gold_model(spec: RunSpec, group: Group, forget: tuple[int, ...], engine: Engine,
+def gold_model(spec: RunSpec, group: Group, forget: ForgetSet, engine: Engine,
                store: ArtifactStore, original: nn.Module, factory: ModelFactory,
                normalizer: Normalizer, reporter: Reporter) -> Reference:
     """The model retrained without ``forget`` (the gold reference), cached or trained.
@@ -112,7 +113,7 @@ def gold_model(spec: RunSpec, group: Group, forget: tuple[int, ...], engine: Eng
     request = build_request(method, group.data, forget, group.seed, engine,
                             spec.recipe_for(group.model, group.dataset), factory, normalizer)
     with reporter.phase(f"{group.model}/{group.dataset} seed {group.seed}: retraining without "
-                        f"{list(forget)}"):
+                        f"{forget.label}"):
         outcome = timed_unlearn(method, original, request, group.seed)
     if outcome.failed:
         return Reference(None, outcome.seconds, None, False, path, outcome.error)

@@ -8,17 +8,17 @@ from torch import nn
 
 from benchmark.core.engine import Engine
 from benchmark.core.errors import UserError
-from benchmark.core.tensors import LabelledImages, Normalizer
+from benchmark.core.tensors import LabelledImages, Normalizer, balanced_subset
 from benchmark.core.training import TrainRecipe
 from datasets.base import ImageDataset
-from datasets.splits import balanced_subset, split_forget_retain
+from datasets.forget_sets import ForgetSet
 from methods.api import Access, UnlearningMethod, UnlearnRequest
 
 
 def build_request(
     method: type[UnlearningMethod] | UnlearningMethod,
     data: ImageDataset,
-    forget_classes: tuple[int, ...],
+    forget: ForgetSet | tuple[int, ...],
     seed: int,
     engine: Engine,
     recipe: TrainRecipe,
@@ -29,11 +29,15 @@ def build_request(
 
     The forget samples are split off here and handed over only when the method declares
     Access.FORGET: a zero-glance method's request holds no reference to them at all.
+    ``forget`` is a ForgetSet (any scenario) or a tuple of class ids.
     """
-    forget, retain = split_forget_retain(data.train_x, data.train_y, forget_classes)
+    if not isinstance(forget, ForgetSet):
+        forget = ForgetSet.of_classes(tuple(forget))
+    train_mask, test_mask = forget.masks(data)
+    forgotten, retain = _split(data.train_x, data.train_y, train_mask)
     monitor = None
     if recipe.schedule == "plateau" and recipe.plateau_monitor == "test":
-        monitor = split_forget_retain(data.test_x, data.test_y, forget_classes)[1]
+        monitor = _split(data.test_x, data.test_y, test_mask)[1]
     if len(retain) == 0:
         raise UserError("no retained training samples: the retain set is empty")
     needs = frozenset(method.needs)
@@ -42,7 +46,8 @@ def build_request(
         def subset(per_class: int, first_in_order: bool, subset_seed: int) -> LabelledImages:
             return balanced_subset(retain, per_class, first_in_order, subset_seed)
     return UnlearnRequest(
-        forget_classes=tuple(forget_classes),
+        forget_classes=forget.forget_classes,
+        scenario=forget.scenario,
         num_classes=data.num_classes,
         image_shape=tuple(data.train_x.shape[1:]),
         seed=seed,
@@ -53,6 +58,11 @@ def build_request(
         granted=needs,
         _retain=retain if Access.RETAIN in needs else None,
         _retain_subset=subset,
-        _forget=forget if Access.FORGET in needs else None,
+        _forget=forgotten if Access.FORGET in needs else None,
         schedule_monitor=monitor,
     )
+
+
+def _split(x, y, mask) -> tuple[LabelledImages, LabelledImages]:
+    """(forgotten, kept) rows of one split; each holds only its own rows (copies)."""
+    return LabelledImages(x[mask], y[mask]), LabelledImages(x[~mask], y[~mask])

@@ -11,8 +11,10 @@ from typing import Any
 
 from benchmark.core.hashing import to_jsonable
 from benchmark.core.roles import Role
+from benchmark.core.scenarios import Scenario
 from benchmark.harness.schema import STATUS_FAILED, STATUS_OK
 from benchmark.harness.spec import CellSpec, RunSpec
+from datasets.base import ImageDataset
 from methods import METHODS
 
 # A model whose retain accuracy is below this many times chance (1 / classes) has collapsed:
@@ -32,17 +34,22 @@ def access_of(item: CellSpec) -> tuple[list[str], bool]:
 
 
 def make_row(item: CellSpec, spec: RunSpec, metrics: dict[str, Any], timings: dict[str, Any],
-             provenance: dict[str, Any], warnings: list[str], error: str | None = None
-             ) -> dict[str, Any]:
-    """The stored row of ``item``: ``error`` given means a failure row (no metrics)."""
+             provenance: dict[str, Any], warnings: list[str], error: str | None,
+             data: ImageDataset, status: str | None = None) -> dict[str, Any]:
+    """The stored row of ``item``: ``error`` given means a failure (or skipped) row, no metrics."""
     access, zero_glance = access_of(item)
+    forget = item.forget
+    # Classes forgotten; one for a sub-class; the number of samples for random samples.
+    n_forget = {Scenario.CLASSES: len(forget.classes), Scenario.SUBCLASS: 1}.get(
+        forget.scenario) or forget.size(data)
     return {
         "row_id": item.row_id,
         "method": item.method,
         "model": item.model,
         "dataset": item.dataset,
-        "forget": ",".join(map(str, item.forget)),
-        "n_forget": len(item.forget),
+        "forget": forget.label,
+        "n_forget": n_forget,
+        "scenario": forget.scenario.value,
         "seed": item.seed,
         "device": item.device_type,
         "zero_glance": int(zero_glance),
@@ -52,7 +59,7 @@ def make_row(item: CellSpec, spec: RunSpec, metrics: dict[str, Any], timings: di
         "metrics": {} if error else metrics,
         "timings": timings,
         "provenance": provenance,
-        "status": STATUS_FAILED if error else STATUS_OK,
+        "status": status or (STATUS_FAILED if error else STATUS_OK),
         "error": error,
         "warnings": warnings,
     }

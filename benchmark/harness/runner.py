@@ -28,12 +28,15 @@ from benchmark.harness.provenance import provenance
 from benchmark.harness.references import Reference, gold_model, original_model
 from benchmark.harness.requests import build_request
 from benchmark.harness.rows import collapse_warning, make_row, weak_original_warning
+from benchmark.harness.schema import STATUS_FAILED, STATUS_SKIPPED
 from benchmark.harness.spec import CellSpec, RunSpec
 from benchmark.harness.store import ResultStore
 from benchmark.harness.threads import choose_threads, forward_mflops
 from benchmark.harness.timing import speedup
 from benchmark.harness.unlearning import Outcome, timed_unlearn
 from benchmark.models import resolved_options
+from datasets.forget_sets import ForgetSet
+from methods import METHODS
 
 RANDOM_MODEL_SALT = 2  # the ZRF metric's random network: a stream of its own (0 original, 1 fresh)
 
@@ -139,7 +142,7 @@ class _GroupRun:
         for forget in group.forget_sets:
             forget_cells = [c for c in cells if c.forget == forget]
             if not any(c.row_id in todo for c in forget_cells):  # stored by an earlier run
-                _skip(self.outcome, self.store, forget_cells, self.reporter, f"forget {list(forget)}")
+                _skip(self.outcome, self.store, forget_cells, self.reporter, f"forget {forget.label}")
                 continue
             if original.error:
                 for item in forget_cells:
@@ -165,6 +168,11 @@ class _GroupRun:
     def _measure(self, item: CellSpec, original: Reference, gold: Reference,
                  evaluator: Evaluator) -> None:
         label = f"{self._where(item.forget)}: {item.method}"
+        if item.role is Role.METHOD and item.forget.scenario not in METHODS.get(item.method).scenarios:
+            supported = ", ".join(sorted(s.value for s in METHODS.get(item.method).scenarios))
+            self._store(item, {}, {}, error=f"{item.method} is defined for: {supported}; not for "
+                        f"the {item.forget.scenario.value} scenario", status=STATUS_SKIPPED)
+            return
         with self.reporter.phase(f"{label} (unlearning)"):
             result = self._model_of(item, original, gold)
         timings: dict[str, Any] = {"unlearn_s": result.seconds, "samples_seen": result.samples_seen}
@@ -203,9 +211,8 @@ class _GroupRun:
         with torch.random.fork_rng():
             return self.engine.prepare(self.factory(RANDOM_MODEL_SALT)).eval()
 
-    def _where(self, forget: tuple[int, ...]) -> str:
-        return (f"{self.group.model}/{self.group.dataset} forget {list(forget)} "
-                f"seed {self.group.seed}")
+    def _where(self, forget: ForgetSet) -> str:
+        return f"{self.group.model}/{self.group.dataset} forget {forget.label} seed {self.group.seed}"
 
     def _model_of(self, item: CellSpec, original: Reference, gold: Reference) -> Outcome:
         """The model of a cell: a reference as it is, or a method's timed output."""
@@ -220,8 +227,10 @@ class _GroupRun:
 
     def _store(self, item: CellSpec, metrics: dict[str, Any], timings: dict[str, Any],
                error: str | None = None, warnings: list[str] | None = None,
-               model: torch.nn.Module | None = None, model_path: str | None = None) -> None:
-        row = make_row(item, self.spec, metrics, timings, self.meta, warnings or [], error)
+               model: torch.nn.Module | None = None, model_path: str | None = None,
+               status: str | None = None) -> None:
+        row = make_row(item, self.spec, metrics, timings, self.meta, warnings or [], error,
+                       self.group.data, status)
         if model is not None and self.spec.save_models and item.role is Role.METHOD:
             model_path = str(self.artifacts.save("unlearned", item.row_id, model.state_dict(),
                                                  {"method": item.method}))
@@ -233,5 +242,5 @@ class _GroupRun:
         self.store.put(row)
         self.outcome.rows.append(row)
         self.outcome.measured += 1
-        self.outcome.failed += int(error is not None)
+        self.outcome.failed += int(row["status"] == STATUS_FAILED)
         self.reporter.advance(row)

@@ -2,7 +2,8 @@
 
 Cell columns (``method`` .. ``device``) identify a measurement; JSON columns hold its spec,
 hyperparameters, metrics, timings, provenance and artifacts; ``status`` is ``ok`` or
-``failed`` (then ``error`` says why and ``metrics`` is empty); ``warnings`` lists what a
+``failed`` (then ``error`` says why and ``metrics`` is empty) or ``skipped`` (a method not
+defined for the cell's forgetting ``scenario``: classes, subclass or samples); ``warnings`` lists what a
 reader should know about an ``ok`` row (a collapsed model, an original near chance).
 """
 
@@ -13,6 +14,7 @@ APPLICATION_ID = 0x554E4C42
 
 STATUS_OK = "ok"
 STATUS_FAILED = "failed"
+STATUS_SKIPPED = "skipped"  # a method not defined for the cell's scenario (``error`` says so)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (
@@ -35,7 +37,8 @@ CREATE TABLE IF NOT EXISTS results (
     created_at TEXT NOT NULL,
     status TEXT NOT NULL DEFAULT 'ok',
     error TEXT,
-    warnings TEXT NOT NULL DEFAULT '[]'
+    warnings TEXT NOT NULL DEFAULT '[]',
+    scenario TEXT NOT NULL DEFAULT 'classes'
 );
 CREATE INDEX IF NOT EXISTS results_cell ON results (model, dataset, forget, seed);
 CREATE TABLE IF NOT EXISTS suite_meta (key TEXT PRIMARY KEY, value TEXT);

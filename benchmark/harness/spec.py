@@ -19,6 +19,7 @@ from benchmark.core.hashing import stable_hash, to_jsonable
 from benchmark.core.roles import Role, role_of
 from benchmark.core.training import TrainRecipe
 from benchmark.harness.options import DataOptions, EngineOptions, MetricOptions
+from datasets.forget_sets import ForgetSet
 
 DEFAULT_RESULTS = "results/results.sqlite"
 CACHE_ENV = "UNLEARN_CACHE_DIR"  # the root of every cache: checkpoints/ and data/ inside it
@@ -85,7 +86,7 @@ class CellSpec:
     model: str
     model_kwargs: dict[str, Any]
     dataset: str
-    forget: tuple[int, ...]
+    forget: ForgetSet
     seed: int
     recipe: TrainRecipe
     method: str

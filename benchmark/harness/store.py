@@ -231,6 +231,7 @@ def _add_missing_columns(connection: sqlite3.Connection) -> None:
     have = _columns(connection)
     for column, declaration in (("status", "TEXT NOT NULL DEFAULT 'ok'"), ("error", "TEXT"),
                                 ("warnings", "TEXT NOT NULL DEFAULT '[]'"),
+                                ("scenario", "TEXT NOT NULL DEFAULT 'classes'"),
                                 ("artifacts", "TEXT NOT NULL DEFAULT '{}'")):
         if column not in have:
             connection.execute(f"ALTER TABLE results ADD COLUMN {column} {declaration}")
