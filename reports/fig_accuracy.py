@@ -10,7 +10,9 @@ from reports.frame import (
     SkipPart,
     label_palette,
     labels_of,
+    markers_of,
     methods_of,
+    palette_of,
     require,
     settings,
 )
@@ -19,8 +21,6 @@ from reports.style import (
     label_grouped_bars,
     line_dashes,
     method_legend,
-    method_markers,
-    method_palette,
     panel_grid,
     percent_bars,
 )
@@ -44,7 +44,7 @@ def accuracy_figure(frame: pd.DataFrame, notes: list[str]) -> Figure:
         label_grouped_bars(ax, long, "split", list(SPLITS.values()), order, "accuracy")
         ax.set(title=title, xlabel="", ylabel="Test accuracy (%)", ylim=(0, 112))
     methods = methods_of(frame)
-    method_legend(fig, methods, labels_of(frame), method_palette(methods))
+    method_legend(fig, methods, labels_of(frame), palette_of(frame))
     fig.suptitle("Accuracy after unlearning (mean ± sd over seeds)")
     _note_single_seed(frame, notes, "accuracy")
     return fig
@@ -67,7 +67,7 @@ def forget_count_figure(frame: pd.DataFrame, notes: list[str]) -> Figure:
         notes.append(f"forget_count: {', '.join(skipped)} left out (one forget-set size only).")
     order, palette = label_palette(frame)
     labels = labels_of(frame)
-    markers = {labels[m]: marker for m, marker in method_markers(methods_of(frame)).items()}
+    markers = {labels[m]: marker for m, marker in markers_of(frame).items()}
     methods = methods_of(frame)
     spread = 0.04 * (frame["n_forget"].max() - frame["n_forget"].min())
     offsets = {m: (k - (len(methods) - 1) / 2) * spread for k, m in enumerate(methods)}
@@ -89,7 +89,7 @@ def forget_count_figure(frame: pd.DataFrame, notes: list[str]) -> Figure:
             ax.set_xticks(sizes)
             ax.set(title=f"{combo}: {SPLITS[column].lower()}", xlabel="Number of forgotten classes",
                    ylabel="Test accuracy (%)", ylim=(-3, 103))
-    method_legend(fig, methods, labels, method_palette(methods), lines=True)
+    method_legend(fig, methods, labels, palette_of(frame), markers=markers_of(frame))
     fig.suptitle("Accuracy against the number of forgotten classes (mean ± sd)")
     return fig
 

@@ -7,19 +7,20 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
+from benchmark.core.roles import GOLD_METHOD
 from reports.frame import (
     SkipPart,
     has_metric,
     label_palette,
     labels_of,
     methods_of,
+    palette_of,
     settings,
     sort_methods,
 )
 from reports.style import (
     label_grouped_bars,
     method_legend,
-    method_palette,
     panel_grid,
     percent_bars,
 )
@@ -92,7 +93,7 @@ def mia_figure(frame: pd.DataFrame, notes: list[str]) -> Figure:
     order, palette = label_palette(frame)
     panels = list(settings(frame))
     fig, axes = panel_grid(len(panels), width=max(4.2, 0.5 * len(order) * len(attacks) / 2 + 2.2))
-    retrain_label = labels_of(frame).get("retrain")
+    retrain_label = labels_of(frame).get(GOLD_METHOD)
     for ax, (title, rows) in zip(axes, panels, strict=True):
         long = percent_bars(ax, rows, attacks, "attack", "rate", order, palette)
         if retrain_label is not None:
@@ -104,6 +105,6 @@ def mia_figure(frame: pd.DataFrame, notes: list[str]) -> Figure:
         label_grouped_bars(ax, long, "attack", list(attacks.values()), order, "rate")
         ax.set(title=title, xlabel="", ylabel="Flagged as members (%)", ylim=(0, 112))
     methods = methods_of(frame)
-    method_legend(fig, methods, labels_of(frame), method_palette(methods))
+    method_legend(fig, methods, labels_of(frame), palette_of(frame))
     fig.suptitle("Membership inference on the forget set (dashed: retrain's rate)")
     return fig

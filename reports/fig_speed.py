@@ -9,16 +9,18 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from benchmark.core.roles import Role
 from reports.frame import (
     SkipPart,
     label_palette,
     labels_of,
     methods_of,
+    palette_of,
     relearn_summary,
     require,
     settings,
 )
-from reports.style import method_legend, method_palette, panel_grid
+from reports.style import method_legend, panel_grid
 
 NEVER_HATCH = "///"
 # A white box behind value labels, so reference lines (1×, the cap) never cut through them.
@@ -32,7 +34,7 @@ def speedup_figure(frame: pd.DataFrame, notes: list[str]) -> Figure:
     1x by definition and drawn as the dashed reference line.
     """
     require(frame, "speedup_vs_retrain")
-    rows_all = frame[frame["method"] != "original"].dropna(subset=["speedup_vs_retrain"])
+    rows_all = frame[frame["method"] != Role.ORIGINAL.value].dropna(subset=["speedup_vs_retrain"])
     if rows_all.empty:
         raise SkipPart("no method has a speed-up value")
     order, palette = label_palette(rows_all)
@@ -64,7 +66,7 @@ def speedup_figure(frame: pd.DataFrame, notes: list[str]) -> Figure:
         for tick in ax.get_xticklabels():
             tick.set_horizontalalignment("right")
     methods = methods_of(rows_all)
-    method_legend(fig, methods, labels_of(rows_all), method_palette(methods))
+    method_legend(fig, methods, labels_of(rows_all), palette_of(rows_all))
     fig.suptitle("Speed-up over retraining from scratch (dashed: retrain = 1×)")
     return fig
 
@@ -81,7 +83,7 @@ def relearn_figure(frame: pd.DataFrame, notes: list[str]) -> Figure:
     require(frame, "relearn_cap_epochs")
     methods = methods_of(frame)
     labels = labels_of(frame)
-    palette = method_palette(methods)
+    palette = palette_of(frame)
     panels = list(settings(frame))
     fig, axes = panel_grid(len(panels), width=max(4.2, 0.6 * len(methods) + 1.5))
     any_never = False

@@ -1,9 +1,10 @@
 """The results DataFrame as the figures and tables want it: checked, typed, labelled.
 
 ``benchmark.harness.store.load_dataframe`` gives one row per (model, data set, forget set, seed,
-method). Here we add the labels every figure shares (method display name, setting title),
-coerce metric columns to numbers (JSON nulls arrive as ``None`` in object columns), and
-offer :func:`has_metric` so each figure can skip cleanly when its data is absent.
+method). Here we add what every figure shares (each method's label, colour and marker, read
+once from the method classes so they agree across figures; the setting title), coerce metric
+columns to numbers (JSON nulls arrive as ``None`` in object columns), and offer
+:func:`has_metric` so each figure can skip cleanly when its data is absent.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pandas as pd
 
 from benchmark.core.errors import UserError
 from benchmark.harness.store import load_dataframe
-from reports.style import method_display, method_order, method_palette
+from reports.identity import method_display, method_markers, method_order, method_palette
 
 NUMERIC_COLUMNS = (
     "forget_acc_test", "retain_acc_test", "forget_acc_train", "retain_acc_train",
@@ -53,6 +54,11 @@ def prepare(frame: pd.DataFrame) -> pd.DataFrame:
         frame["n_forget"] = frame["forget"].str.count(",") + 1
     zero_glance = frame.groupby("method")["zero_glance"].agg(lambda s: bool(s.astype(bool).all()))
     frame["method_label"] = [method_display(m, bool(zero_glance[m])) for m in frame["method"]]
+    # Free colours and markers are handed out over all methods at once, so a figure that
+    # shows a subset still draws each method as every other figure does.
+    methods = method_order(frame["method"])
+    frame["method_colour"] = frame["method"].map(method_palette(methods))
+    frame["method_marker"] = frame["method"].map(method_markers(methods))
     frame["combo"] = frame["model"].astype(str) + " / " + frame["dataset"].astype(str)
     frame["setting"] = frame["combo"] + ", forget {" + frame["forget"] + "}"
     return frame
@@ -71,6 +77,7 @@ def require(frame: pd.DataFrame, *columns: str) -> None:
 
 
 def methods_of(frame: pd.DataFrame) -> list[str]:
+    """The methods present, references first (see ``reports.identity.method_order``)."""
     return method_order(frame["method"])
 
 
@@ -79,11 +86,21 @@ def labels_of(frame: pd.DataFrame) -> dict[str, str]:
     return dict(zip(frame["method"], frame["method_label"], strict=True))
 
 
-def label_palette(frame: pd.DataFrame) -> tuple[list[str], dict[str, object]]:
+def palette_of(frame: pd.DataFrame) -> dict[str, str]:
+    """Method name -> colour, as assigned for the whole report in :func:`prepare`."""
+    return dict(zip(frame["method"], frame["method_colour"], strict=True))
+
+
+def markers_of(frame: pd.DataFrame) -> dict[str, str]:
+    """Method name -> marker, as assigned for the whole report in :func:`prepare`."""
+    return dict(zip(frame["method"], frame["method_marker"], strict=True))
+
+
+def label_palette(frame: pd.DataFrame) -> tuple[list[str], dict[str, str]]:
     """Display labels in method order and their colours (seaborn ``hue`` keys on labels)."""
     methods = methods_of(frame)
     labels = labels_of(frame)
-    by_method = method_palette(methods)
+    by_method = palette_of(frame)
     return [labels[m] for m in methods], {labels[m]: by_method[m] for m in methods}
 
 

@@ -20,7 +20,9 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure, SubFigure
 
+from benchmark.core.roles import REFERENCE_ROLES, Role
 from reports.frame import SkipPart, sort_methods
+from reports.identity import ORIGINAL_STYLE
 
 IMAGES_PER_GROUP = 4  # forget-class and retained-class images each
 MAX_COMBOS = 3  # model/data-set blocks in one figure; more would make it unreadably tall
@@ -52,7 +54,7 @@ def _pick_group(rows: pd.DataFrame) -> pd.DataFrame | None:
     for _, group in ordered.groupby(["n_forget", "forget", "seed"], sort=False):
         artifacts = group["artifacts"]
         has_original = any(_artifact(a, "original_path") for a in artifacts)
-        unlearned = ~group["method"].isin(["original", "retrain"])
+        unlearned = ~group["method"].isin(REFERENCE_ROLES)
         has_unlearned = any(_artifact(a, "model_path") for a in artifacts[unlearned])
         if has_original and has_unlearned:
             return group
@@ -64,10 +66,10 @@ def _models(group: pd.DataFrame, labels: dict[str, str]) -> list[tuple[str, str]
     found = []
     original = next((p for a in group["artifacts"] if (p := _artifact(a, "original_path"))), None)
     if original:
-        found.append((labels.get("original", "Original"), original))
+        found.append((labels.get(Role.ORIGINAL.value, ORIGINAL_STYLE.label), original))
     for _, row in sort_methods(group).iterrows():
         path = _artifact(row["artifacts"], "model_path")
-        if row["method"] != "original" and path:
+        if row["method"] != Role.ORIGINAL.value and path:
             found.append((row["method_label"], path))
     return found
 

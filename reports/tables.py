@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from benchmark.core.roles import Role
 from reports.frame import SETTING_KEYS, has_metric, methods_of, relearn_summary, sort_methods
 
 # (column, header, scale, format): accuracies and rates are shown in percent.
@@ -112,9 +113,9 @@ def paper_table(frame: pd.DataFrame) -> Table:
     groups: list[tuple[str, int]] = [("", 3)]
     header = ["Model", "Data set", "Forget"]
     for method in methods:
-        span = 2 if method == "original" else 3
-        groups.append((labels[method] + (" (before)" if method == "original" else ""), span))
-        header += ["Dr acc (%)", "Df acc (%)"] + ([] if method == "original" else ["Time (s)"])
+        before = method == Role.ORIGINAL.value  # trained, not unlearned: no unlearning time
+        groups.append((labels[method] + (" (before)" if before else ""), 2 if before else 3))
+        header += ["Dr acc (%)", "Df acc (%)"] + ([] if before else ["Time (s)"])
     rows, numeric = [], []
     ordered = frame.sort_values(["model", "dataset", "n_forget", "forget"])
     for (model, dataset, forget), setting in ordered.groupby(SETTING_KEYS, sort=False):
@@ -124,7 +125,7 @@ def paper_table(frame: pd.DataFrame) -> Table:
             group = setting[setting["method"] == method]
             columns = [("retain_acc_test", "dr", 100.0, ".1f"),
                        ("forget_acc_test", "df", 100.0, ".1f")]
-            if method != "original":
+            if method != Role.ORIGINAL.value:
                 columns.append(("time_s", "time_s", 1.0, "sig"))
             for column, short, scale, fmt in columns:
                 values = group[column] if column in group else pd.Series(dtype=float)
