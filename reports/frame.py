@@ -1,7 +1,9 @@
 """The results DataFrame as the figures and tables want it: checked, typed, labelled.
 
 ``benchmark.harness.store.load_dataframe`` gives one row per (model, data set, forget set, seed,
-method). Here we add what every figure shares (each method's label, colour and marker, read
+method), failed cells included: their ``status`` is "failed" and their metrics are NaN; old
+databases have no ``status``, ``error`` or ``warnings`` columns, read as ok and no warnings.
+Figures and means use :func:`usable` rows only. Here we add what every figure shares (each method's label, colour and marker, read
 once from the method classes so they agree across figures; the setting title), coerce metric
 columns to numbers (JSON nulls arrive as ``None`` in object columns), and offer
 :func:`has_metric` so each figure can skip cleanly when its data is absent.
@@ -29,6 +31,8 @@ NUMERIC_COLUMNS = (
     "activation_distance", "js_divergence", "time_unlearn_s", "time_metrics_s",
 )
 SETTING_KEYS = ["model", "dataset", "forget"]
+CELL_KEYS = [*SETTING_KEYS, "seed"]  # one cell: what a paired comparison pairs on
+OK = "ok"  # the status of a row with metrics; the runner writes "failed" otherwise
 
 
 class SkipPart(Exception):
@@ -50,6 +54,7 @@ def prepare(frame: pd.DataFrame) -> pd.DataFrame:
         if column in frame:
             frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
     frame["forget"] = frame["forget"].astype(str)
+    _outcome_columns(frame)
     if "n_forget" not in frame:
         frame["n_forget"] = frame["forget"].str.count(",") + 1
     zero_glance = frame.groupby("method")["zero_glance"].agg(lambda s: bool(s.astype(bool).all()))
@@ -62,6 +67,34 @@ def prepare(frame: pd.DataFrame) -> pd.DataFrame:
     frame["combo"] = frame["model"].astype(str) + " / " + frame["dataset"].astype(str)
     frame["setting"] = frame["combo"] + ", forget {" + frame["forget"] + "}"
     return frame
+
+
+def _outcome_columns(frame: pd.DataFrame) -> None:
+    """``status``, ``error`` and ``warnings`` in every frame, old databases included."""
+    status = frame["status"] if "status" in frame else pd.Series(OK, index=frame.index)
+    frame["status"] = status.fillna(OK).astype(str).str.lower()
+    error = frame["error"] if "error" in frame else pd.Series(None, index=frame.index)
+    frame["error"] = [e if isinstance(e, str) and e else None for e in error]
+    warned = frame["warnings"] if "warnings" in frame else pd.Series(None, index=frame.index)
+    frame["warnings"] = [_warning_list(w) for w in warned]
+
+
+def _warning_list(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value] if value else []
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value if v is not None and str(v)]
+    return []  # None or NaN: nothing recorded
+
+
+def usable(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows with metrics (status ok); failed rows are never averaged, tested or drawn."""
+    return frame[frame["status"] == OK]
+
+
+def failed(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows whose cell did not finish ("failed", or any status but ok): no metrics."""
+    return frame[frame["status"] != OK]
 
 
 def has_metric(frame: pd.DataFrame, column: str) -> bool:

@@ -15,7 +15,15 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from benchmark.core.roles import Role
-from reports.frame import SETTING_KEYS, has_metric, methods_of, relearn_summary, sort_methods
+from reports.frame import (
+    SETTING_KEYS,
+    failed,
+    has_metric,
+    methods_of,
+    relearn_summary,
+    sort_methods,
+    usable,
+)
 
 # (column, header, scale, format): accuracies and rates are shown in percent.
 SUMMARY_METRICS = (
@@ -42,6 +50,7 @@ class Table:
     numeric: pd.DataFrame
     # Optional spanning header above ``header``: (label, number of columns) in order.
     groups: list[tuple[str, int]] = field(default_factory=list)
+    title: str = ""  # heading when the table is a section of another table's file
 
 
 def mean_sd(values: pd.Series, scale: float = 1.0, fmt: str = ".1f") -> str:
@@ -73,41 +82,56 @@ def relearn_text(summary: pd.Series) -> str:
 
 
 def summary_table(frame: pd.DataFrame) -> Table:
-    """Mean ± sd over seeds per (model, data set, forget set, method)."""
-    metrics = [m for m in SUMMARY_METRICS if has_metric(frame, m[0])]
-    relearn = has_metric(frame, "relearn_cap_epochs") and "relearn_epochs" in frame
+    """Mean ± sd over seeds per (model, data set, forget set, method).
+
+    ``frame`` holds every row; statistics use the usable ones, and a method whose cells
+    failed says so in its Seeds column (e.g. "2 (1 failed)").
+    """
+    ok = usable(frame)
+    failures = failed(frame).groupby([*SETTING_KEYS, "method"]).size()
+    metrics = [m for m in SUMMARY_METRICS if has_metric(ok, m[0])]
+    relearn = has_metric(ok, "relearn_cap_epochs") and "relearn_epochs" in ok
     header = ["Model", "Data set", "Forget", "Method", "Seeds"] + [m[1] for m in metrics]
     header += ["Relearn (epochs)"] if relearn else []
     rows, numeric = [], []
     ordered = sort_methods(frame.sort_values(["model", "dataset", "n_forget", "forget"]))
-    for (model, dataset, forget), setting in ordered.groupby(SETTING_KEYS, sort=False):
-        summary = relearn_summary(setting) if relearn else None
-        for method, group in setting.groupby("method", sort=False):
-            label = group["method_label"].iloc[0]
-            line = [model, dataset, forget, label, str(group["seed"].nunique())]
+    for (model, dataset, forget), cells in ordered.groupby(SETTING_KEYS, sort=False):
+        setting = usable(cells)
+        summary = relearn_summary(setting) if relearn and not setting.empty else None
+        for method, every in cells.groupby("method", sort=False):
+            group = usable(every)
+            n_failed = int(failures.get((model, dataset, forget, method), 0))
+            seeds = str(group["seed"].nunique()) + (f" ({n_failed} failed)" if n_failed else "")
+            line = [model, dataset, forget, every["method_label"].iloc[0], seeds]
             record = {"model": model, "dataset": dataset, "forget": forget, "method": method,
-                      "zero_glance": bool(group["zero_glance"].all()),
-                      "seeds": group["seed"].nunique()}
+                      "zero_glance": bool(every["zero_glance"].all()),
+                      "seeds": group["seed"].nunique(), "failed_cells": n_failed}
             for column, _, scale, fmt in metrics:
                 line.append(mean_sd(group[column], scale, fmt))
                 record[f"{column}_mean"] = group[column].mean()
                 record[f"{column}_sd"] = group[column].std()
-            if summary is not None:
+            if summary is not None and method in summary.index:
                 item = summary.loc[method]
                 line.append(relearn_text(item))
                 record.update({"relearn_epochs_mean": item["mean"], "relearn_epochs_sd": item["sd"],
                                "relearn_never": int(item["runs"] - item["relearned"]),
                                "relearn_cap_epochs": item["cap"]})
+            elif relearn:
+                line.append(MISSING)  # every seed of this method failed
             rows.append(line)
             numeric.append(record)
     caption = ("Mean ± sd over seeds. Accuracies on the test split; MIA: share of forget-train "
                "samples flagged as members; relearn: epochs until the forget accuracy returns "
                "(never-relearned runs are counted, not averaged). † zero-glance method.")
+    if int(failures.sum()):
+        caption += (f" {int(failures.sum())} failed cell(s) are left out of the statistics "
+                    "and listed under Failed cells.")
     return Table("summary", caption, header, rows, pd.DataFrame(numeric))
 
 
 def paper_table(frame: pd.DataFrame) -> Table:
     """The UNSIR paper's layout: per setting, Dr/Df accuracy before (original) and after."""
+    frame = usable(frame)
     methods = methods_of(frame)
     labels = dict(zip(frame["method"], frame["method_label"], strict=True))
     groups: list[tuple[str, int]] = [("", 3)]
