@@ -31,7 +31,8 @@ from reports.frame import SkipPart, load_results, usable
 from reports.html import FigureEntry, render_index
 from reports.outcomes import outcome_tables
 from reports.style import apply_style, save_figure
-from reports.tables import Table, paper_table, summary_table, to_html, to_latex, to_markdown
+from reports.summary import summary_table
+from reports.tables import Table, paper_table, to_html, to_latex, to_markdown
 
 log = logging.getLogger(__name__)
 

@@ -28,6 +28,7 @@ from reports.frame import (
     palette_of,
     settings,
 )
+from reports.stats import t_interval
 from reports.style import (
     line_dashes,
     method_legend,
@@ -110,7 +111,7 @@ def layer_distance_figure(frame: pd.DataFrame, notes: list[str]) -> Figure:
         long["position"] = long["layer"].map({name: i for i, name in enumerate(layers)})
         sns.lineplot(data=long, x="position", y="distance", hue="method_label", hue_order=order,
                      palette=palette, style="method_label", style_order=order, markers=markers,
-                     dashes=dashes, errorbar="sd", markersize=5, legend=False, ax=ax)
+                     dashes=dashes, errorbar=t_interval, markersize=5, legend=False, ax=ax)
         ax.set_yscale("log")
         step = max(1, int(np.ceil(len(layers) / MAX_TICK_LABELS)))
         ticks = list(range(0, len(layers), step))
@@ -130,7 +131,7 @@ def layer_distance_figure(frame: pd.DataFrame, notes: list[str]) -> Figure:
                      "(no original checkpoint and the model could not be rebuilt).")
     methods = methods_of(rows_all)
     method_legend(fig, methods, labels, palette_of(rows_all), markers=markers_of(rows_all))
-    fig.suptitle("Layer-wise weight distance to the original model (mean ± sd over seeds)")
+    fig.suptitle("Layer-wise weight distance to the original model (mean and 95 % CI over seeds)")
     return fig
 
 

@@ -74,7 +74,7 @@ def speedup_figure(frame: pd.DataFrame, notes: list[str]) -> Figure:
 def relearn_figure(frame: pd.DataFrame, notes: list[str]) -> Figure:
     """Epochs of fine-tuning until the forget accuracy returns, per method.
 
-    Solid bar: every seed relearned (mean +- sd). Hatched bar: some or all seeds never
+    Solid bar: every seed relearned (mean and 95 % t interval). Hatched bar: some or all seeds never
     reached the threshold within the cap; its height is a lower bound (never-runs counted at
     the cap) and its label says how many never did. A dotted line marks the cap.
     """
@@ -108,9 +108,9 @@ def _relearn_panel(ax: Axes, summary: pd.DataFrame, methods: list[str],
         if item["relearned"] == item["runs"]:
             top = item["mean"]
             ax.bar(x, top, color=colour, edgecolor="black", linewidth=0.5)
-            if item["runs"] > 1 and not np.isnan(item["sd"]):
-                ax.errorbar(x, top, yerr=item["sd"], color="black", capsize=4, lw=1)
-                top += item["sd"]
+            if item["runs"] > 1 and not np.isnan(item["ci"]):
+                ax.errorbar(x, top, yerr=item["ci"], color="black", capsize=4, lw=1)
+                top += item["ci"]
             text = f"{item['mean']:.1f}"
         else:
             any_never = True

@@ -20,6 +20,7 @@ import pandas as pd
 from benchmark.core.errors import UserError
 from benchmark.harness.store import load_dataframe
 from reports.identity import method_display, method_markers, method_order, method_palette
+from reports.stats import half_width
 
 NUMERIC_COLUMNS = (
     "forget_acc_test", "retain_acc_test", "forget_acc_train", "retain_acc_train",
@@ -152,7 +153,8 @@ def sort_methods(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def relearn_summary(rows: pd.DataFrame) -> pd.DataFrame:
-    """Per method: runs, runs relearned, mean/sd epochs of those relearned, and the cap.
+    """Per method: runs, runs relearned, mean, sd and 95 % interval half-width (``ci``) of
+    the epochs of those relearned, and the cap.
 
     A run that never relearned within the cap is censored (``relearn_epochs`` is None): it
     is counted, never averaged in as if it had taken exactly the cap.
@@ -164,6 +166,7 @@ def relearn_summary(rows: pd.DataFrame) -> pd.DataFrame:
         "relearned": relearned.groupby(rows["method"], sort=False).sum().astype(int),
         "mean": grouped["relearn_epochs"].mean(),
         "sd": grouped["relearn_epochs"].std(),
+        "ci": grouped["relearn_epochs"].agg(half_width),
         "lower_bound": grouped.apply(_lower_bound, include_groups=False),
         "cap": grouped["relearn_cap_epochs"].max() if "relearn_cap_epochs" in rows
         else np.nan,

@@ -44,7 +44,7 @@ def failed_cells_table(frame: pd.DataFrame) -> Table | None:
         records.append({**{k: row[k] for k in CELL_KEYS}, "method": row["method"],
                         "status": row["status"], "error": error})
     caption = (f"{len(rows)} failed cell(s): the method raised, so they have no metrics and are "
-               "left out of every mean and figure.")
+               "left out of every mean, interval, test and figure.")
     return Table("failed_cells", caption, CELL_HEADER + ["Error"], lines,
                  pd.DataFrame(records), title="Failed cells")
 

@@ -25,6 +25,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from reports.identity import is_gold  # noqa: E402
+from reports.stats import half_width, t_interval  # noqa: E402
 
 LEGEND_TITLE = "Method († zero-glance)"
 RETRAIN_DASHES = (4, 2)
@@ -98,14 +99,15 @@ def percent_bars(ax: Axes, rows: pd.DataFrame, columns: dict[str, str], group: s
                  value: str, order: Sequence[str], palette: dict) -> pd.DataFrame:
     """Bars of fraction ``columns`` (shown by their labels) in %, one hue per method.
 
-    Mean +- sd over seeds; returns the long frame so callers can label or annotate bars.
+    Mean over seeds with its 95 % t interval; returns the long frame so callers can label or
+    annotate bars.
     """
     long = rows.melt(id_vars=["method_label", "seed"], value_vars=list(columns),
                      var_name=group, value_name=value)
     long[group] = long[group].map(columns)
     long[value] *= 100
     sns.barplot(data=long, x=group, y=value, hue="method_label", hue_order=order,
-                order=list(columns.values()), palette=palette, errorbar="sd", capsize=0.15,
+                order=list(columns.values()), palette=palette, errorbar=t_interval, capsize=0.15,
                 err_kws={"linewidth": 1.0, "color": "black"}, edgecolor="black",
                 linewidth=0.5, legend=False, ax=ax)
     return long
@@ -113,22 +115,22 @@ def percent_bars(ax: Axes, rows: pd.DataFrame, columns: dict[str, str], group: s
 
 def label_grouped_bars(ax: Axes, long: pd.DataFrame, group: str, groups: Sequence[str],
                        order: Sequence[str], value: str, fmt: str = ".0f") -> None:
-    """Write each bar's mean above it (above its sd error bar): 0 % bars are otherwise invisible.
+    """Write each bar's mean above it (above its interval): 0 % bars are otherwise invisible.
 
     For seaborn bar plots with ``x=group`` and ``hue=method_label`` in ``order``.
     """
-    stats = long.groupby([group, "method_label"])[value].agg(["mean", "std"])
+    stats = long.groupby([group, "method_label"])[value].agg(["mean", half_width])
     present = [label for label in order if label in set(long["method_label"])]
     width = 0.8 / max(len(present), 1)  # seaborn's dodge: 0.8 of a category, split evenly
     for x, name in enumerate(groups):
         for k, label in enumerate(present):
             if (name, label) not in stats.index:
                 continue
-            mean, sd = stats.loc[(name, label)]
+            mean, half = stats.loc[(name, label)]
             if np.isnan(mean):
                 continue
             centre = x - 0.4 + width * (k + 0.5)
-            ax.annotate(format(mean, fmt), (centre, mean + (0 if np.isnan(sd) else sd)),
+            ax.annotate(format(mean, fmt), (centre, mean + (0 if np.isnan(half) else half)),
                         xytext=(0, 1), textcoords="offset points", ha="center", va="bottom",
                         fontsize=7)
 

@@ -12,7 +12,7 @@ from benchmark.harness.store import ResultStore
 from reports.build import build_report, write_report
 from reports.figures import FigureDef
 from reports.frame import load_results
-from reports.tables import summary_table
+from reports.summary import summary_table
 from tests.test_reports_frame import cell, frame_of, result_row
 
 
@@ -107,5 +107,6 @@ def test_old_databases_without_status_columns_read_as_ok(tmp_path: Path) -> None
     assert set(frame["status"]) == {"ok"} and frame["warnings"].map(len).sum() == 0
     assert frame["error"].isna().all()
     page = (tmp_path / "out/index.html").read_text(encoding="utf-8")
-    assert "Failed cells" not in page and "Warnings" not in page
+    assert 'id="failed_cells"' not in page and 'id="warnings"' not in page
+    assert "Failed cells" not in page
     assert not (tmp_path / "out/tables/failed_cells.csv").exists()
