@@ -33,6 +33,7 @@ from reports.outcomes import outcome_tables
 from reports.style import apply_style, save_figure
 from reports.summary import summary_table
 from reports.tables import Table, paper_table, to_html, to_latex, to_markdown
+from reports.timing import mixed_setups_note
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def write_report(frame: pd.DataFrame, source: str, out: Path) -> list[Path]:
     figures_dir, tables_dir = out / "figures", out / "tables"
     out.mkdir(parents=True, exist_ok=True)
     apply_style()
-    notes: list[str] = []
+    notes: list[str] = [note for note in (mixed_setups_note(rows),) if note]
     written: list[Path] = []
     entries = []
     for definition in FIGURES:

@@ -16,7 +16,9 @@ from matplotlib.figure import Figure
 from reports.fig_accuracy import accuracy_figure, forget_count_figure
 from reports.fig_layers import layer_distance_figure
 from reports.fig_predictions import mia_figure, prediction_figure
-from reports.fig_speed import relearn_figure, speedup_figure
+from reports.fig_relearn import relearn_figure
+from reports.fig_speed import speedup_figure
+from reports.forgetting import DEFINITION
 from reports.gradcam import gradcam_figure
 
 DrawFunction = Callable[[pd.DataFrame, list[str]], Figure]
@@ -38,8 +40,12 @@ FIGURES: tuple[FigureDef, ...] = (
               "0 % on the forget classes and the original's accuracy on the retained ones.",
               accuracy_figure),
     FigureDef("speedup", "Speed-up over retraining",
-              "Retraining time divided by the method's unlearning wall time (log scale; "
-              "dashed line: retrain = 1×). Metric computation is not timed.", speedup_figure),
+              "Retraining time divided by the method's unlearning wall time: bar at the "
+              "median over seeds, whisker from the slowest to the fastest seed (log scale; "
+              "dashed line: retrain = 1×). Metric computation is not timed. Hatched, "
+              f"labelled 'did not forget' ({DEFINITION}): its speed-up is not a result. Rows "
+              "timed on different setups (device, threads, precision) get panels of their "
+              "own.", speedup_figure),
     FigureDef("relearn", "Relearn time",
               "Epochs of fine-tuning on a small relearn set until the forget-class accuracy "
               "is back near the original's (solid bars: mean and 95 % Student-t interval "

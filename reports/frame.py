@@ -21,6 +21,7 @@ from benchmark.core.errors import UserError
 from benchmark.harness.store import load_dataframe
 from reports.identity import method_display, method_markers, method_order, method_palette
 from reports.stats import half_width
+from reports.timing import setup_labels
 
 NUMERIC_COLUMNS = (
     "forget_acc_test", "retain_acc_test", "forget_acc_train", "retain_acc_train",
@@ -56,6 +57,7 @@ def prepare(frame: pd.DataFrame) -> pd.DataFrame:
             frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
     frame["forget"] = frame["forget"].astype(str)
     _outcome_columns(frame)
+    frame["timing_setup"] = setup_labels(frame)
     if "n_forget" not in frame:
         frame["n_forget"] = frame["forget"].str.count(",") + 1
     zero_glance = frame.groupby("method")["zero_glance"].agg(lambda s: bool(s.astype(bool).all()))

@@ -29,6 +29,9 @@ from reports.stats import half_width, t_interval  # noqa: E402
 
 LEGEND_TITLE = "Method († zero-glance)"
 RETRAIN_DASHES = (4, 2)
+HATCH = "///"  # a bar whose height is not a plain measured value (lower bound, not forgotten)
+# A white box behind value labels, so reference lines (1×, a cap) never cut through them.
+LABEL_BOX = {"facecolor": "white", "edgecolor": "none", "pad": 0.5, "alpha": 0.85}
 
 PANEL_WIDTH = 4.2  # inches; two panels fit a printed page column pair
 PANEL_HEIGHT = 3.2
@@ -89,7 +92,7 @@ def method_legend(fig: Figure, methods: Sequence[str], labels: dict[str, str],
     else:
         handles = [Patch(facecolor=palette[m], edgecolor="black", linewidth=0.5, label=labels[m])
                    for m in methods]
-    handles += [Patch(facecolor="white", edgecolor="black", hatch="///", label=text)
+    handles += [Patch(facecolor="white", edgecolor="black", hatch=HATCH, label=text)
                 for text in hatched]
     fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 6),
                title=LEGEND_TITLE, frameon=False)

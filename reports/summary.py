@@ -23,6 +23,7 @@ from reports.frame import (
 )
 from reports.stats import MIN_PAIRS, MISSING, TEST_NAME, mean_ci, paired_vs_gold, t_interval
 from reports.tables import Table
+from reports.timing import POOLED_CAPTION, pooled_mark
 
 # (column, header, scale, format): accuracies and rates are shown in percent.
 SUMMARY_METRICS = (
@@ -35,6 +36,7 @@ SUMMARY_METRICS = (
     ("mia_loss_member_rate", "MIA loss (%)", 100.0, ".1f"),
     ("weight_distance_total", "Weight dist. (L2)", 1.0, "sig"),
 )
+TIMED = ("time_s", "speedup_vs_retrain")  # marked when their seeds were timed on several setups
 # (column, header) of the metrics tested against retrain.
 TESTED = (("forget_acc_test", "p forget vs retrain"), ("retain_acc_test", "p retain vs retrain"))
 
@@ -63,7 +65,7 @@ def summary_table(frame: pd.DataFrame) -> Table:
     relearn = has_metric(ok, "relearn_cap_epochs") and "relearn_epochs" in ok
     header = ["Model", "Data set", "Forget", "Method", "Seeds"] + [m[1] for m in metrics]
     header += [t[1] for t in tested] + (["Relearn (epochs)"] if relearn else [])
-    rows, numeric = [], []
+    rows, numeric, pooled = [], [], False
     ordered = sort_methods(frame.sort_values(["model", "dataset", "n_forget", "forget"]))
     for (model, dataset, forget), cells in ordered.groupby(SETTING_KEYS, sort=False):
         setting = usable(cells)
@@ -77,7 +79,9 @@ def summary_table(frame: pd.DataFrame) -> Table:
                       "zero_glance": bool(every["zero_glance"].all()),
                       "seeds": group["seed"].nunique(), "failed_cells": n_failed}
             for column, _, scale, fmt in metrics:
-                line.append(mean_ci(group[column], scale, fmt))
+                mark = pooled_mark(group.dropna(subset=[column])) if column in TIMED else ""
+                pooled |= bool(mark)
+                line.append(mean_ci(group[column], scale, fmt) + mark)
                 low, high = t_interval(group[column])
                 record.update({f"{column}_mean": group[column].mean(),
                                f"{column}_sd": group[column].std(),
@@ -101,11 +105,11 @@ def summary_table(frame: pd.DataFrame) -> Table:
                 line.append(MISSING)  # every seed of this method failed
             rows.append(line)
             numeric.append(record)
-    return Table("summary", _caption(int(failures.sum()), bool(tested)), header, rows,
+    return Table("summary", _caption(int(failures.sum()), bool(tested), pooled), header, rows,
                  pd.DataFrame(numeric))
 
 
-def _caption(n_failed: int, tested: bool) -> str:
+def _caption(n_failed: int, tested: bool, pooled: bool) -> str:
     caption = ("Mean ± half-width of the 95 % Student-t confidence interval over seeds (no "
                "interval for one seed). Accuracies on the test split; MIA: share of "
                "forget-train samples flagged as members; relearn: epochs until the forget "
@@ -116,6 +120,8 @@ def _caption(n_failed: int, tested: bool) -> str:
                     "(same model, data set, forget set and seed), not corrected for multiple "
                     f"comparisons; 'n too small' below {MIN_PAIRS} pairs, 'identical' when "
                     "every pair is equal.")
+    if pooled:
+        caption += " " + POOLED_CAPTION
     if n_failed:
         caption += (f" {n_failed} failed cell(s) are left out of the statistics and listed "
                     "under Failed cells.")

@@ -17,6 +17,7 @@ import pandas as pd
 from benchmark.core.roles import Role
 from reports.frame import SETTING_KEYS, methods_of, usable
 from reports.stats import MISSING, half_width, mean_ci
+from reports.timing import POOLED_CAPTION, pooled_mark
 
 
 @dataclass
@@ -44,7 +45,7 @@ def paper_table(frame: pd.DataFrame) -> Table:
         before = method == Role.ORIGINAL.value  # trained, not unlearned: no unlearning time
         groups.append((labels[method] + (" (before)" if before else ""), 2 if before else 3))
         header += ["Dr acc (%)", "Df acc (%)"] + ([] if before else ["Time (s)"])
-    rows, numeric = [], []
+    rows, numeric, pooled = [], [], False
     ordered = frame.sort_values(["model", "dataset", "n_forget", "forget"])
     for (model, dataset, forget), setting in ordered.groupby(SETTING_KEYS, sort=False):
         line = [model, dataset, forget]
@@ -57,7 +58,9 @@ def paper_table(frame: pd.DataFrame) -> Table:
                 columns.append(("time_s", "time_s", 1.0, "sig"))
             for column, short, scale, fmt in columns:
                 values = group[column] if column in group else pd.Series(dtype=float)
-                line.append(mean_ci(values, scale, fmt))
+                mark = pooled_mark(group[values.notna()]) if column == "time_s" else ""
+                pooled |= bool(mark)
+                line.append(mean_ci(values, scale, fmt) + mark)
                 record[f"{method}_{short}_mean"] = values.mean() * scale
                 record[f"{method}_{short}_sd"] = values.std() * scale
                 record[f"{method}_{short}_ci"] = half_width(values) * scale
@@ -66,7 +69,7 @@ def paper_table(frame: pd.DataFrame) -> Table:
     caption = ("Test accuracy on the retained (Dr) and forgotten (Df) classes before "
                "unlearning (original) and after, with each method's wall time; mean ± half-width "
                "of the 95 % Student-t interval over seeds (no interval for one seed). Retrain "
-               "is the gold standard.")
+               "is the gold standard." + (" " + POOLED_CAPTION if pooled else ""))
     return Table("paper_layout", caption, header, rows, pd.DataFrame(numeric), groups)
 
 
