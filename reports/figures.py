@@ -61,7 +61,8 @@ FIGURES: tuple[FigureDef, ...] = (
               "Share of the forget-class test samples predicted as each class (pooled over "
               "seeds; * marks forgotten classes). Spread over retained classes, like retrain, "
               "is the desired outcome; one dominant class would itself reveal the "
-              "forgetting.", prediction_figure),
+              "forgetting. With more than 20 classes only the 10 classes with the largest "
+              "share for any method are shown, the rest pooled as 'other'.", prediction_figure),
     FigureDef("forget_count", "Accuracy against the number of forgotten classes",
               "Retained- and forget-class test accuracy as more classes are removed at once "
               "(mean and 95 % Student-t interval over forget sets of that size and seeds).",
