@@ -97,4 +97,5 @@ def forget_count_figure(frame: pd.DataFrame, notes: list[str]) -> Figure:
 
 def _note_single_seed(frame: pd.DataFrame, notes: list[str], name: str) -> None:
     if frame.groupby(["setting", "method"])["seed"].nunique().max() < 2:
-        notes.append(f"{name}: one seed per setting, so no error bars (run --seeds 0,1,2 for 95 % intervals).")
+        notes.append(f"{name}: one seed per setting, so no error bars (run --seeds 0,1,2 for "
+                     "95 % intervals).")

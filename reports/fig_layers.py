@@ -85,7 +85,8 @@ def layer_distance_figure(frame: pd.DataFrame, notes: list[str]) -> Figure:
     if "layer_distance" not in frame or not frame["layer_distance"].map(
             lambda v: isinstance(v, dict) and bool(v)).any():
         raise SkipPart("the results have no `layer_distance` values")
-    rows_all = frame[frame["method"] != Role.ORIGINAL.value]  # zero distance to itself: nothing to draw
+    # The original has zero distance to itself: nothing to draw.
+    rows_all = frame[frame["method"] != Role.ORIGINAL.value]
     order, palette = label_palette(rows_all)
     labels = labels_of(rows_all)
     markers = {labels[m]: k for m, k in markers_of(rows_all).items()}

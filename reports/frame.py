@@ -3,12 +3,13 @@
 ``benchmark.harness.store.load_dataframe`` gives one row per (model, data set, forget set, seed,
 method), failed cells included: their ``status`` is "failed" and their metrics are NaN; old
 databases have no ``status``, ``error`` or ``warnings`` columns, read as ok and no warnings.
-Figures and means use :func:`usable` rows only. Here we add what every figure shares (each method's label, colour and marker, read
-once from the method classes so they agree across figures; the setting title), coerce metric
-columns to numbers (JSON nulls arrive as ``None`` in object columns), and offer
-:func:`has_metric` so each figure can skip cleanly when its data is absent.
-"""
+Figures and means use :func:`usable` rows only.
 
+Here we add what every figure shares (each method's label, colour and marker, read once from
+the method classes so they agree across figures; the setting title; the timing setup),
+coerce metric columns to numbers (JSON nulls arrive as ``None`` in object columns), and
+offer :func:`has_metric` so each figure can skip cleanly when its data is absent.
+"""
 from __future__ import annotations
 
 from collections.abc import Iterator

@@ -33,13 +33,13 @@ def ok_rows(seeds: range, warned: dict[tuple[str, int], list[str]] | None = None
     return rows
 
 
-@pytest.fixture
-def mixed(tmp_path: Path) -> tuple[pd.DataFrame, Path, list[Path]]:
-    """Three seeds; UNSIR's seed 2 failed; fine-tune's seed 1 warned."""
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, Path, list[Path]]:
+    """Three seeds; UNSIR's seed 2 failed; fine-tune's seed 1 warned (one build, shared)."""
     rows = [r for r in ok_rows(range(3), {("finetune", 1): ["loss was NaN at step 3"]})
             if not (r["method"] == "unsir" and r["seed"] == 2)]
     frame = frame_of(rows + [failed_row("unsir", 2)])
-    out = tmp_path / "out"
+    out = tmp_path_factory.mktemp("mixed")
     return frame, out, write_report(frame, "hand-made", out)
 
 
