@@ -74,6 +74,7 @@ FIGURES: tuple[FigureDef, ...] = (
               mia_figure),
     FigureDef("gradcam", "GradCAM: original vs unlearned",
               "GradCAM heatmaps (target: the true class) on forget-class and retained-class "
-              "test images for the original, retrained and each unlearned model.",
+              "test images for the original, retrained and each unlearned model. Needs the "
+              "unlearned weights: run `python -m benchmark run --save-models`.",
               gradcam_figure),
 )
