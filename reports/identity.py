@@ -67,7 +67,13 @@ def method_order(methods: Iterable[str]) -> list[str]:
 def _declared() -> list[MethodStyle]:
     """Looks of the references and of every registered method (for the reserved colours)."""
     import_builtins()
-    return list(REFERENCE_STYLES.values()) + [method_style(name) for name in METHODS.names()]
+    styles = list(REFERENCE_STYLES.values())
+    for name in METHODS.names():
+        try:
+            styles.append(method_style(name))
+        except Exception:  # a broken plugin absent from these results only loses its reservation
+            continue
+    return styles
 
 
 def method_palette(methods: Sequence[str]) -> dict[str, str]:

@@ -128,3 +128,13 @@ def test_a_method_keeps_its_colour_in_a_figure_that_shows_a_subset() -> None:
     frame = frame_of(cell() + [result_row("gone_a"), result_row("gone_b")])
     subset = frame[frame["method"] != "gone_a"]
     assert palette_of(subset)["gone_b"] == palette_of(frame)["gone_b"]
+
+
+def test_a_plugin_that_fails_to_import_does_not_break_the_palette() -> None:
+    METHODS.register("zz_reports_broken", "zz_no_such_module:Method")  # lazy entry, never loads
+    try:
+        palette = method_palette(["unsir", "gone_a"])
+    finally:
+        METHODS._entries.pop("zz_reports_broken", None)
+    assert palette["unsir"] == to_hex(METHODS.get("unsir").display().colour)
+    assert palette["gone_a"] in PALETTE
