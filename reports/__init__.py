@@ -1,9 +1,12 @@
 """Reports from a results database: seaborn figures, tables and an HTML index.
 
 Entry point: :func:`reports.build.build_report` (``python -m benchmark report``). Modules:
-``frame`` (load and label the results), ``style`` (shared look and colours), ``fig_*`` and
-``gradcam`` (one figure idea each), ``figures`` (the list of figures), ``tables``
-(Markdown/LaTeX/CSV/HTML tables), ``html`` (index.html) and ``build`` (writes it all).
+``frame`` (load and label the results), ``identity`` (each method's label, colour and
+marker, declared on its class), ``style`` (shared figure look), ``stats`` (95 % intervals,
+paired tests), ``forgetting`` (did a method forget), ``timing`` (timing setups), ``fig_*``
+and ``gradcam`` (one figure idea each), ``figures`` (the list of figures), ``summary`` and
+``tables`` (Markdown/LaTeX/CSV/HTML tables), ``outcomes`` (failed cells, warnings), ``html``
+(index.html) and ``build`` (writes it all). docs/REPORTS.md describes what a report shows.
 """
 
 from __future__ import annotations

@@ -4,8 +4,13 @@ Layout of ``out``::
 
     index.html                      every figure and table on one self-contained page
     figures/<name>.png|pdf          one pair per figure in reports.figures.FIGURES
-    tables/summary.md|tex|csv       mean ± sd per model, data set, forget set and method
+    tables/summary.md|tex|csv       mean ± sd per model, data set, forget set and method;
+                                    the .md and .tex end with the failed cells and warnings
     tables/paper_layout.md|tex|csv  the UNSIR paper's layout (Dr/Df before and after, time)
+    tables/failed_cells.csv         only when some cell failed (its error in full)
+    tables/warnings.csv             only when some row recorded a warning
+
+Figures and statistics see only the rows whose cell succeeded; failed cells are listed.
 
 A figure whose data is absent (e.g. relearn time not measured) is skipped with a note on
 the page; a figure that fails for an unexpected reason is noted as failed (with a warning)
@@ -16,15 +21,19 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from reports.figures import FIGURES
-from reports.frame import SkipPart, load_results
+from reports.frame import SkipPart, load_results, usable
 from reports.html import FigureEntry, render_index
+from reports.outcomes import outcome_tables
 from reports.style import apply_style, save_figure
-from reports.tables import Table, paper_table, summary_table, to_html, to_latex, to_markdown
+from reports.summary import summary_table
+from reports.tables import Table, paper_table, to_html, to_latex, to_markdown
+from reports.timing import mixed_setups_note
 
 log = logging.getLogger(__name__)
 
@@ -34,30 +43,41 @@ def build_report(db: str | Path, out: str | Path) -> list[Path]:
 
     Returns the paths written. Raises ``UserError`` for a missing or empty database.
     """
-    frame = load_results(db)
-    out = Path(out)
+    return write_report(load_results(db), str(db), Path(out))
+
+
+def write_report(frame: pd.DataFrame, source: str, out: Path) -> list[Path]:
+    """The report for an already prepared ``frame`` (every row, failed ones included).
+
+    ``source`` names where the rows came from on the page.
+    """
+    rows = usable(frame)
     figures_dir, tables_dir = out / "figures", out / "tables"
     out.mkdir(parents=True, exist_ok=True)
     apply_style()
-    notes: list[str] = []
+    notes: list[str] = [note for note in (mixed_setups_note(rows),) if note]
     written: list[Path] = []
     entries = []
     for definition in FIGURES:
         entry = FigureEntry(definition.name, definition.title, definition.caption)
-        entry.skipped = _draw(definition, frame, notes, figures_dir, entry)
+        if rows.empty:
+            entry.skipped = "no cell succeeded (see Failed cells)"
+        else:
+            entry.skipped = _draw(definition, rows, notes, figures_dir, entry)
         if entry.png is not None:
             written += [entry.png, entry.pdf]
         else:
             _remove_stale(figures_dir, definition.name)  # an old file would contradict the page
         entries.append(entry)
+    outcomes = outcome_tables(frame)
     table_sections = []
-    for table in (summary_table(frame), paper_table(frame)):
-        files = write_table(table, tables_dir)
+    for table, sections in ((summary_table(frame), outcomes), (paper_table(frame), [])):
+        files = write_table(table, tables_dir, sections)
         written += files
         title = "Summary table" if table.name == "summary" else "Paper layout table"
         table_sections.append((title, to_html(table), files))
     index = out / "index.html"
-    index.write_text(render_index(frame, str(db), out, entries, table_sections, notes),
+    index.write_text(render_index(frame, source, out, entries, table_sections, notes, outcomes),
                      encoding="utf-8")
     written.append(index)
     return written
@@ -86,11 +106,21 @@ def _remove_stale(folder: Path, name: str) -> None:
         (folder / f"{name}{suffix}").unlink(missing_ok=True)
 
 
-def write_table(table: Table, folder: Path) -> list[Path]:
-    """``<name>.md``, ``<name>.tex`` and ``<name>.csv`` in ``folder``."""
+def write_table(table: Table, folder: Path, sections: Sequence[Table] = ()) -> list[Path]:
+    """``<name>.md``, ``<name>.tex`` and ``<name>.csv`` in ``folder``.
+
+    ``sections`` follow the table in its .md and .tex under their titles, and each gets a
+    CSV of its own (a CSV holds one table).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / f"{table.name}.{ext}" for ext in ("md", "tex", "csv")]
-    paths[0].write_text(to_markdown(table), encoding="utf-8")
-    paths[1].write_text(to_latex(table), encoding="utf-8")
-    table.numeric.to_csv(paths[2], index=False, float_format="%.6g")
+    markdown = to_markdown(table) + "".join(f"\n## {s.title}\n\n{to_markdown(s)}"
+                                            for s in sections)
+    paths[0].write_text(markdown, encoding="utf-8")
+    paths[1].write_text("".join(to_latex(t) for t in (table, *sections)), encoding="utf-8")
+    for part in (table, *sections):
+        path = folder / f"{part.name}.csv"
+        part.numeric.to_csv(path, index=False, float_format="%.6g")
+        if part is not table:
+            paths.append(path)
     return paths

@@ -10,17 +10,18 @@ from reports.frame import (
     SkipPart,
     label_palette,
     labels_of,
+    markers_of,
     methods_of,
+    palette_of,
     require,
     settings,
 )
+from reports.stats import t_interval
 from reports.style import (
     PANEL_HEIGHT,
     label_grouped_bars,
     line_dashes,
     method_legend,
-    method_markers,
-    method_palette,
     panel_grid,
     percent_bars,
 )
@@ -31,7 +32,7 @@ SPLITS = {"forget_acc_test": "Forget classes", "retain_acc_test": "Retained clas
 def accuracy_figure(frame: pd.DataFrame, notes: list[str]) -> Figure:
     """Bars of test accuracy on the forget and retained classes, one panel per setting.
 
-    Bars are means over seeds with +-1 sd error bars; original and retrain are the grey and
+    Bars are means over seeds with 95 % t-interval error bars; original and retrain are the grey and
     black reference bars, so a good method has the retrain bar's shape: ~0 % on the forget
     classes and the original's accuracy on the retained ones.
     """
@@ -44,8 +45,8 @@ def accuracy_figure(frame: pd.DataFrame, notes: list[str]) -> Figure:
         label_grouped_bars(ax, long, "split", list(SPLITS.values()), order, "accuracy")
         ax.set(title=title, xlabel="", ylabel="Test accuracy (%)", ylim=(0, 112))
     methods = methods_of(frame)
-    method_legend(fig, methods, labels_of(frame), method_palette(methods))
-    fig.suptitle("Accuracy after unlearning (mean ± sd over seeds)")
+    method_legend(fig, methods, labels_of(frame), palette_of(frame))
+    fig.suptitle("Accuracy after unlearning (mean and 95 % CI over seeds)")
     _note_single_seed(frame, notes, "accuracy")
     return fig
 
@@ -53,7 +54,7 @@ def accuracy_figure(frame: pd.DataFrame, notes: list[str]) -> Figure:
 def forget_count_figure(frame: pd.DataFrame, notes: list[str]) -> Figure:
     """Retain and forget accuracy against the number of forgotten classes, per model/data set.
 
-    Each point pools every forget set of that size and every seed (mean +- sd), so it
+    Each point pools every forget set of that size and every seed (mean and 95 % t interval), so it
     answers "does the method still work when more classes go at once?".
     """
     require(frame, "forget_acc_test", "retain_acc_test")
@@ -67,7 +68,7 @@ def forget_count_figure(frame: pd.DataFrame, notes: list[str]) -> Figure:
         notes.append(f"forget_count: {', '.join(skipped)} left out (one forget-set size only).")
     order, palette = label_palette(frame)
     labels = labels_of(frame)
-    markers = {labels[m]: marker for m, marker in method_markers(methods_of(frame)).items()}
+    markers = {labels[m]: marker for m, marker in markers_of(frame).items()}
     methods = methods_of(frame)
     spread = 0.04 * (frame["n_forget"].max() - frame["n_forget"].min())
     offsets = {m: (k - (len(methods) - 1) / 2) * spread for k, m in enumerate(methods)}
@@ -84,16 +85,17 @@ def forget_count_figure(frame: pd.DataFrame, notes: list[str]) -> Figure:
             sns.lineplot(data=data, x="n_forget", y="accuracy", hue="method_label",
                          hue_order=order, palette=palette, style="method_label",
                          style_order=order, markers=markers, dashes=line_dashes(labels),
-                         errorbar="sd",
+                         errorbar=t_interval,
                          err_style="bars", err_kws={"capsize": 3}, legend=False, ax=ax)
             ax.set_xticks(sizes)
             ax.set(title=f"{combo}: {SPLITS[column].lower()}", xlabel="Number of forgotten classes",
                    ylabel="Test accuracy (%)", ylim=(-3, 103))
-    method_legend(fig, methods, labels, method_palette(methods), lines=True)
-    fig.suptitle("Accuracy against the number of forgotten classes (mean ± sd)")
+    method_legend(fig, methods, labels, palette_of(frame), markers=markers_of(frame))
+    fig.suptitle("Accuracy against the number of forgotten classes (mean and 95 % CI)")
     return fig
 
 
 def _note_single_seed(frame: pd.DataFrame, notes: list[str], name: str) -> None:
     if frame.groupby(["setting", "method"])["seed"].nunique().max() < 2:
-        notes.append(f"{name}: one seed per setting, so no error bars (run --seeds 0,1,2 for sd).")
+        notes.append(f"{name}: one seed per setting, so no error bars (run --seeds 0,1,2 for "
+                     "95 % intervals).")

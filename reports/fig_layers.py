@@ -18,12 +18,20 @@ import seaborn as sns
 import torch
 from matplotlib.figure import Figure
 
-from reports.frame import SkipPart, label_palette, labels_of, methods_of, settings
+from benchmark.core.roles import Role
+from reports.frame import (
+    SkipPart,
+    label_palette,
+    labels_of,
+    markers_of,
+    methods_of,
+    palette_of,
+    settings,
+)
+from reports.stats import t_interval
 from reports.style import (
     line_dashes,
     method_legend,
-    method_markers,
-    method_palette,
     panel_grid,
 )
 
@@ -77,10 +85,11 @@ def layer_distance_figure(frame: pd.DataFrame, notes: list[str]) -> Figure:
     if "layer_distance" not in frame or not frame["layer_distance"].map(
             lambda v: isinstance(v, dict) and bool(v)).any():
         raise SkipPart("the results have no `layer_distance` values")
-    rows_all = frame[frame["method"] != "original"]  # zero distance to itself: nothing to draw
+    # The original has zero distance to itself: nothing to draw.
+    rows_all = frame[frame["method"] != Role.ORIGINAL.value]
     order, palette = label_palette(rows_all)
     labels = labels_of(rows_all)
-    markers = {labels[m]: k for m, k in method_markers(methods_of(rows_all)).items()}
+    markers = {labels[m]: k for m, k in markers_of(rows_all).items()}
     dashes = line_dashes(labels)
     panels = list(settings(rows_all))
     tables = [layer_table(rows) for _, rows in panels]
@@ -103,7 +112,7 @@ def layer_distance_figure(frame: pd.DataFrame, notes: list[str]) -> Figure:
         long["position"] = long["layer"].map({name: i for i, name in enumerate(layers)})
         sns.lineplot(data=long, x="position", y="distance", hue="method_label", hue_order=order,
                      palette=palette, style="method_label", style_order=order, markers=markers,
-                     dashes=dashes, errorbar="sd", markersize=5, legend=False, ax=ax)
+                     dashes=dashes, errorbar=t_interval, markersize=5, legend=False, ax=ax)
         ax.set_yscale("log")
         step = max(1, int(np.ceil(len(layers) / MAX_TICK_LABELS)))
         ticks = list(range(0, len(layers), step))
@@ -122,8 +131,8 @@ def layer_distance_figure(frame: pd.DataFrame, notes: list[str]) -> Figure:
         notes.append("layer_distance: layer order guessed from parameter names "
                      "(no original checkpoint and the model could not be rebuilt).")
     methods = methods_of(rows_all)
-    method_legend(fig, methods, labels, method_palette(methods), lines=True)
-    fig.suptitle("Layer-wise weight distance to the original model (mean ± sd over seeds)")
+    method_legend(fig, methods, labels, palette_of(rows_all), markers=markers_of(rows_all))
+    fig.suptitle("Layer-wise weight distance to the original model (mean and 95 % CI over seeds)")
     return fig
 
 

@@ -7,25 +7,28 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
+from benchmark.core.roles import GOLD_METHOD
 from reports.frame import (
     SkipPart,
     has_metric,
     label_palette,
     labels_of,
     methods_of,
+    palette_of,
     settings,
     sort_methods,
 )
 from reports.style import (
     label_grouped_bars,
     method_legend,
-    method_palette,
     panel_grid,
     percent_bars,
 )
 
 ATTACKS = {"mia_entropy_member_rate": "Entropy attack", "mia_loss_member_rate": "Loss attack"}
-MAX_ANNOTATED_CLASSES = 20  # beyond this the cell numbers become unreadable
+MAX_FULL_CLASSES = 20  # up to this many classes every class gets a readable, annotated column
+TOP_K = 10  # beyond that: the classes with the largest shares, the rest pooled as "other"
+OTHER = "other"
 
 
 def prediction_shares(rows: pd.DataFrame) -> pd.DataFrame:
@@ -42,40 +45,71 @@ def prediction_shares(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(shares).T
 
 
+def top_classes(shares: pd.DataFrame, forget: set[int], k: int = TOP_K) -> list[int]:
+    """The ``k`` classes with the largest share for any method, in class order.
+
+    The largest share of any method, not the sum: one method sending everything to a single
+    class is exactly what the figure must show. Ties go to forgotten classes first.
+    """
+    peak = shares.max(axis=0).fillna(0.0)
+    ranked = sorted(peak.index, key=lambda c: (-peak[c], c not in forget, c))
+    return sorted(ranked[:k])
+
+
+def shown_shares(shares: pd.DataFrame, forget: set[int]) -> pd.DataFrame:
+    """The columns to draw, named "3", "3*" (forgotten) or "other" (all classes not shown).
+
+    Every class while there are at most ``MAX_FULL_CLASSES``; else the top ``TOP_K`` and an
+    "other" column holding the rest, so a 100-class heatmap stays a readable size.
+    """
+    if shares.shape[1] <= MAX_FULL_CLASSES:
+        shown = shares.copy()
+    else:
+        shown = shares[top_classes(shares, forget)].copy()
+        shown[OTHER] = (shares.sum(axis=1, min_count=1) - shown.sum(axis=1)).clip(lower=0)
+    shown.columns = [f"{c}*" if c in forget else str(c) for c in shown.columns]
+    return shown
+
+
 def prediction_figure(frame: pd.DataFrame, notes: list[str]) -> Figure:
     """Heatmap per setting: rows methods, columns predicted classes, cells % of predictions.
 
     The paper's claim is that UNSIR spreads forget-class samples over the retained classes
     (like the retrained model) rather than sending them to one class; the original model
-    puts nearly all of them on the forgotten class itself (its column is starred).
+    puts nearly all of them on the forgotten class itself (its column is starred). With
+    more than ``MAX_FULL_CLASSES`` classes only the top ``TOP_K`` and "other" are drawn.
     """
     if "pred_histogram" not in frame or not frame["pred_histogram"].map(
             lambda h: isinstance(h, list) and sum(h or []) > 0).any():
         raise SkipPart("the results have no `pred_histogram` values")
     panels = list(settings(frame))
     n_classes = max(len(h) for h in frame["pred_histogram"] if isinstance(h, list))
+    n_shown = n_classes if n_classes <= MAX_FULL_CLASSES else TOP_K + 1
     n_methods = frame["method"].nunique()
-    width = max(4.8, 0.42 * n_classes + 2.2) if n_classes <= MAX_ANNOTATED_CLASSES \
-        else min(16.0, 0.12 * n_classes + 2.5)
-    fig, axes = panel_grid(len(panels), max_cols=2, width=width,
+    fig, axes = panel_grid(len(panels), max_cols=2, width=max(4.8, 0.42 * n_shown + 2.2),
                            height=0.38 * n_methods + 1.9, sharey=False)
     for ax, (title, rows) in zip(axes, panels, strict=True):
         shares = prediction_shares(rows)
         forget = {int(c) for c in rows["forget"].iloc[0].split(",") if c.strip().isdigit()}
-        annotate = shares.shape[1] <= MAX_ANNOTATED_CLASSES
-        sns.heatmap(shares, ax=ax, vmin=0, vmax=100, cmap="Blues", annot=annotate, fmt=".0f",
+        shown = shown_shares(shares, forget)
+        sns.heatmap(shown, ax=ax, vmin=0, vmax=100, cmap="Blues", annot=True, fmt=".0f",
                     annot_kws={"fontsize": 7}, linewidths=0.4, linecolor="white",
-                    cbar_kws={"label": "% of predictions", "shrink": 0.9})
-        step = 1 if annotate else max(1, shares.shape[1] // 20)
-        ticks = list(range(0, shares.shape[1], step))
-        ax.set_xticks([t + 0.5 for t in ticks],
-                      [f"{t}*" if t in forget else str(t) for t in ticks], rotation=0)
+                    xticklabels=True, cbar_kws={"label": "% of predictions", "shrink": 0.9})
         for tick in ax.get_xticklabels():
             if tick.get_text().endswith("*"):
                 tick.set_color("#c0392b")
                 tick.set_fontweight("bold")
+        ax.tick_params(axis="x", rotation=0)
         ax.tick_params(axis="y", rotation=0)
-        ax.set(title=title, xlabel="Predicted class (* = forgotten class)", ylabel="")
+        xlabel = "Predicted class (* = forgotten class)"
+        if OTHER in shown:
+            xlabel = (f"Predicted class: top {TOP_K} of {shares.shape[1]}, rest in "
+                      f"'{OTHER}' (* = forgotten)")
+        ax.set(title=title, xlabel=xlabel, ylabel="")
+    if n_classes > MAX_FULL_CLASSES:
+        notes.append(f"prediction_distribution: {n_classes} classes; each panel shows the "
+                     f"{TOP_K} classes with the largest share for any method and pools the "
+                     f"rest as '{OTHER}'.")
     fig.suptitle("Predictions on forget-class test samples (% per class, pooled over seeds)")
     return fig
 
@@ -92,7 +126,7 @@ def mia_figure(frame: pd.DataFrame, notes: list[str]) -> Figure:
     order, palette = label_palette(frame)
     panels = list(settings(frame))
     fig, axes = panel_grid(len(panels), width=max(4.2, 0.5 * len(order) * len(attacks) / 2 + 2.2))
-    retrain_label = labels_of(frame).get("retrain")
+    retrain_label = labels_of(frame).get(GOLD_METHOD)
     for ax, (title, rows) in zip(axes, panels, strict=True):
         long = percent_bars(ax, rows, attacks, "attack", "rate", order, palette)
         if retrain_label is not None:
@@ -104,6 +138,6 @@ def mia_figure(frame: pd.DataFrame, notes: list[str]) -> Figure:
         label_grouped_bars(ax, long, "attack", list(attacks.values()), order, "rate")
         ax.set(title=title, xlabel="", ylabel="Flagged as members (%)", ylim=(0, 112))
     methods = methods_of(frame)
-    method_legend(fig, methods, labels_of(frame), method_palette(methods))
+    method_legend(fig, methods, labels_of(frame), palette_of(frame))
     fig.suptitle("Membership inference on the forget set (dashed: retrain's rate)")
     return fig

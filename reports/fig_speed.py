@@ -1,129 +1,125 @@
-"""Cost figures: speed-up over retraining, and relearn time (how quickly the forgotten returns)."""
+"""Speed-up over retraining (retrain time / method time) per method, on a log axis.
+
+Each bar is the median over seeds and its whisker the seeds' minimum to maximum: a speed-up
+is a ratio, and mean ± sd on a log axis is lopsided and can reach below zero, off the axis.
+Every whisker end lies inside the axis. Labels read "140×", never "1.4e+02×".
+
+A method that did not forget is drawn hatched and labelled "did not forget" instead of its
+speed-up, so skipping the work never reads as the fastest unlearning. Definition
+(:mod:`reports.forgetting`, medians over seeds, per setting): forget-class test accuracy
+above max(0.5 × the original's forget accuracy, retrain's forget accuracy + 0.10).
+
+Rows timed on different setups (device, threads or precision; :mod:`reports.timing`) are
+never pooled: each setup gets its own panel.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
-from reports.frame import (
-    SkipPart,
-    label_palette,
-    labels_of,
-    methods_of,
-    relearn_summary,
-    require,
-    settings,
-)
-from reports.style import method_legend, method_palette, panel_grid
+from benchmark.core.roles import Role
+from reports.forgetting import NotForgotten, not_forgotten
+from reports.frame import SkipPart, labels_of, methods_of, palette_of, require, settings
+from reports.style import HATCH, LABEL_BOX, method_legend, panel_grid
 
-NEVER_HATCH = "///"
-# A white box behind value labels, so reference lines (1×, the cap) never cut through them.
-LABEL_BOX = {"facecolor": "white", "edgecolor": "none", "pad": 0.5, "alpha": 0.85}
+COLUMN = "speedup_vs_retrain"
+NOT_FORGOTTEN_TEXT = "did not\nforget"
+
+
+def times(value: float) -> str:
+    """A speed-up for a label or tick: two significant digits, never scientific ("140×")."""
+    text = np.format_float_positional(value, precision=2, unique=True, fractional=False,
+                                      trim="-")
+    return f"{text}×"
+
+
+def speedup_stats(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per method: median, min and max speed-up over seeds, and the number of seeds."""
+    grouped = rows.groupby("method", sort=False)[COLUMN]
+    return pd.DataFrame({"median": grouped.median(), "low": grouped.min(),
+                         "high": grouped.max(), "n": grouped.count()})
+
+
+def _panels(frame: pd.DataFrame, timed: pd.DataFrame
+            ) -> list[tuple[str, pd.DataFrame, dict[str, NotForgotten]]]:
+    """(title, timed rows, methods that did not forget) per setting and timing setup."""
+    split = timed["timing_setup"].nunique() > 1
+    panels = []
+    for title, setting in settings(frame):
+        missed = not_forgotten(setting)  # judged on every seed of the setting, all setups
+        rows = timed[timed["setting"] == title]
+        parts = rows.groupby("timing_setup", sort=True) if split else [(None, rows)]
+        for setup, part in parts:
+            if not part.empty:
+                panels.append((title if setup is None else f"{title}\ntiming: {setup}", part,
+                               missed))
+    return panels
 
 
 def speedup_figure(frame: pd.DataFrame, notes: list[str]) -> Figure:
-    """Speed-up over retraining (retrain time / method time) per method, log y axis.
-
-    ``original`` has no speed-up (its time is training time) and is left out; retrain is
-    1x by definition and drawn as the dashed reference line.
-    """
-    require(frame, "speedup_vs_retrain")
-    rows_all = frame[frame["method"] != "original"].dropna(subset=["speedup_vs_retrain"])
-    if rows_all.empty:
+    """Median speed-up with min–max whiskers per method; one panel per setting and setup."""
+    require(frame, COLUMN)
+    timed = frame[frame["method"] != Role.ORIGINAL.value].dropna(subset=[COLUMN])
+    timed = timed[timed[COLUMN] > 0]  # a ratio of times; anything else cannot be drawn on log
+    if timed.empty:
         raise SkipPart("no method has a speed-up value")
-    order, palette = label_palette(rows_all)
-    panels = list(settings(rows_all))
-    fig, axes = panel_grid(len(panels), width=max(4.2, 0.6 * len(order) + 1.5))
-    low = rows_all["speedup_vs_retrain"].min()
-    high = rows_all["speedup_vs_retrain"].max()
-    for ax, (title, rows) in zip(axes, panels, strict=True):
-        sns.barplot(data=rows, x="method_label", y="speedup_vs_retrain", hue="method_label",
-                    order=order, hue_order=order, palette=palette, errorbar="sd", capsize=0.2,
-                    err_kws={"linewidth": 1.0, "color": "black"}, edgecolor="black",
-                    linewidth=0.5, legend=False, ax=ax)
-        # Log axis after drawing: the bars then run from the bottom of the axis (seaborn's
-        # own log_scale left them invisible here).
-        ax.set_yscale("log")
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
-        ax.axhline(1.0, color="black", linestyle="--", linewidth=1)
-        stats = rows.groupby("method_label")["speedup_vs_retrain"].agg(["mean", "std"])
-        for i, label in enumerate(order):
-            if label in stats.index:
-                mean, sd = stats.loc[label, "mean"], stats.loc[label, "std"]
-                top = mean + (0 if np.isnan(sd) else sd)  # above the error bar's cap
-                ax.annotate(f"{mean:.2g}×", (i, top), xytext=(0, 2), textcoords="offset points",
-                            ha="center", va="bottom", fontsize=8, bbox=LABEL_BOX)
-        # Bars on a log axis need a floor below the smallest value and room for labels.
-        ax.set_ylim(min(low, 1.0) / 3, max(high, 1.0) * 4)
-        ax.set(title=title, xlabel="", ylabel="Speed-up (×, log scale)")
-        ax.tick_params(axis="x", rotation=30)
-        for tick in ax.get_xticklabels():
-            tick.set_horizontalalignment("right")
-    methods = methods_of(rows_all)
-    method_legend(fig, methods, labels_of(rows_all), method_palette(methods))
-    fig.suptitle("Speed-up over retraining from scratch (dashed: retrain = 1×)")
-    return fig
-
-
-def relearn_figure(frame: pd.DataFrame, notes: list[str]) -> Figure:
-    """Epochs of fine-tuning until the forget accuracy returns, per method.
-
-    Solid bar: every seed relearned (mean +- sd). Hatched bar: some or all seeds never
-    reached the threshold within the cap; its height is a lower bound (never-runs counted at
-    the cap) and its label says how many never did. A dotted line marks the cap.
-    """
-    if "relearn_epochs" not in frame:
-        raise SkipPart("relearn time was not measured (metrics.relearn = false)")
-    require(frame, "relearn_cap_epochs")
-    methods = methods_of(frame)
-    labels = labels_of(frame)
-    palette = method_palette(methods)
-    panels = list(settings(frame))
+    methods, labels, palette = methods_of(timed), labels_of(timed), palette_of(timed)
+    panels = _panels(frame, timed)
+    # One range for every panel, with room above the top whisker for its label.
+    limits = (min(timed[COLUMN].min(), 1.0) / 2.5, max(timed[COLUMN].max(), 1.0) * 5)
     fig, axes = panel_grid(len(panels), width=max(4.2, 0.6 * len(methods) + 1.5))
-    any_never = False
-    for ax, (title, rows) in zip(axes, panels, strict=True):
-        summary = relearn_summary(rows)
-        any_never |= _relearn_panel(ax, summary, [m for m in methods if m in summary.index],
-                                    labels, palette)
+    any_missed = False
+    for ax, (title, rows, missed) in zip(axes, panels, strict=True):
+        shown = [m for m in methods if m in set(rows["method"])]
+        any_missed |= _panel(ax, speedup_stats(rows), shown, labels, palette, missed, limits)
         ax.set_title(title)
-    hatched = ["never relearned within the cap"] if any_never else []
+    for title, setting in settings(frame):
+        for item in not_forgotten(setting).values():
+            notes.append(f"speedup: {title}: {labels.get(item.method, item.method)} did not "
+                         f"forget (median forget accuracy {item.median:.0%} > "
+                         f"{item.threshold:.0%}); drawn hatched, its speed-up is not a result.")
+    hatched = ["did not forget (see caption)"] if any_missed else []
     method_legend(fig, methods, labels, palette, hatched=hatched)
-    fig.suptitle("Relearn time: epochs until the forget classes come back")
+    fig.suptitle("Speed-up over retraining (median, min–max over seeds)")
     return fig
 
 
-def _relearn_panel(ax: Axes, summary: pd.DataFrame, methods: list[str],
-                   labels: dict[str, str], palette: dict) -> bool:
-    cap = float(summary["cap"].max())
-    any_never = False
+def _panel(ax: Axes, stats: pd.DataFrame, methods: list[str], labels: dict[str, str],
+           palette: dict, missed: dict[str, NotForgotten],
+           limits: tuple[float, float]) -> bool:
+    """Draw one panel's bars; True when some method in it did not forget."""
+    bottom, top = limits
     for x, method in enumerate(methods):
-        item = summary.loc[method]
+        item = stats.loc[method]
         colour = palette[method]
-        if item["relearned"] == item["runs"]:
-            top = item["mean"]
-            ax.bar(x, top, color=colour, edgecolor="black", linewidth=0.5)
-            if item["runs"] > 1 and not np.isnan(item["sd"]):
-                ax.errorbar(x, top, yerr=item["sd"], color="black", capsize=4, lw=1)
-                top += item["sd"]
-            text = f"{item['mean']:.1f}"
+        # Bars start at the axis floor: a log axis has no zero to start from.
+        if method in missed:
+            ax.bar(x, item["median"] - bottom, bottom=bottom, color="white", edgecolor=colour,
+                   hatch=HATCH, linewidth=1.2)
+            text = NOT_FORGOTTEN_TEXT
         else:
-            any_never = True
-            top = item["lower_bound"]  # a lower bound: no error bar, the label says so
-            # White fill hatched in the method's colour: visibly "not a measured value".
-            ax.bar(x, top, color="white", edgecolor=colour, hatch=NEVER_HATCH, linewidth=1.2)
-            never = int(item["runs"] - item["relearned"])
-            text = (f"never\n(>{cap:g} ep)" if item["relearned"] == 0
-                    else f"≥{item['lower_bound']:.1f}\n({never}/{int(item['runs'])} never)")
-        ax.annotate(text, (x, top), xytext=(0, 3), textcoords="offset points", ha="center",
+            ax.bar(x, item["median"] - bottom, bottom=bottom, color=colour, edgecolor="black",
+                   linewidth=0.5)
+            text = times(item["median"])
+        low, high = np.clip([item["low"], item["high"]], bottom, top)
+        if item["n"] > 1 and high > low:
+            ax.errorbar(x, item["median"], yerr=[[item["median"] - low], [high - item["median"]]],
+                        color="black", capsize=4, lw=1)
+        ax.annotate(text, (x, high), xytext=(0, 2), textcoords="offset points", ha="center",
                     va="bottom", fontsize=8, bbox=LABEL_BOX)
-    ax.axhline(cap, color="black", linestyle=":", linewidth=1)
-    # The cap's label sits just outside the axes, where no bar label can collide with it.
-    ax.annotate(f"cap\n{cap:g}", (1.0, cap), xycoords=("axes fraction", "data"),
-                xytext=(3, 0), textcoords="offset points", ha="left", va="center", fontsize=8)
+    ax.set_yscale("log")
+    ax.set_ylim(bottom, top)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: times(v)))
+    ax.yaxis.set_minor_formatter(NullFormatter())  # minor ticks would print "2e+00×" style
+    ax.axhline(1.0, color="black", linestyle="--", linewidth=1)
+    # The reference line's label sits just outside the axes, clear of every bar label.
+    ax.annotate("retrain\n= 1×", (1.0, 1.0), xycoords=("axes fraction", "data"), xytext=(3, 0),
+                textcoords="offset points", ha="left", va="center", fontsize=8)
     ax.set_xticks(range(len(methods)), [labels[m] for m in methods], rotation=30, ha="right")
-    ax.set(xlabel="", ylabel="Epochs to relearn", ylim=(0, cap * 1.4))
-    return any_never
+    ax.grid(axis="x", visible=False)  # category axis: vertical lines would cut the bars
+    ax.set(xlabel="", ylabel="Speed-up (×, log scale)")
+    return any(m in missed for m in methods)

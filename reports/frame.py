@@ -1,11 +1,15 @@
 """The results DataFrame as the figures and tables want it: checked, typed, labelled.
 
 ``benchmark.harness.store.load_dataframe`` gives one row per (model, data set, forget set, seed,
-method). Here we add the labels every figure shares (method display name, setting title),
+method), failed cells included: their ``status`` is "failed" and their metrics are NaN; old
+databases have no ``status``, ``error`` or ``warnings`` columns, read as ok and no warnings.
+Figures and means use :func:`usable` rows only.
+
+Here we add what every figure shares (each method's label, colour and marker, read once from
+the method classes so they agree across figures; the setting title; the timing setup),
 coerce metric columns to numbers (JSON nulls arrive as ``None`` in object columns), and
 offer :func:`has_metric` so each figure can skip cleanly when its data is absent.
 """
-
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -16,7 +20,9 @@ import pandas as pd
 
 from benchmark.core.errors import UserError
 from benchmark.harness.store import load_dataframe
-from reports.style import method_display, method_order, method_palette
+from reports.identity import method_display, method_markers, method_order, method_palette
+from reports.stats import half_width
+from reports.timing import setup_labels
 
 NUMERIC_COLUMNS = (
     "forget_acc_test", "retain_acc_test", "forget_acc_train", "retain_acc_train",
@@ -28,6 +34,8 @@ NUMERIC_COLUMNS = (
     "activation_distance", "js_divergence", "time_unlearn_s", "time_metrics_s",
 )
 SETTING_KEYS = ["model", "dataset", "forget"]
+CELL_KEYS = [*SETTING_KEYS, "seed"]  # one cell: what a paired comparison pairs on
+OK = "ok"  # the status of a row with metrics; the runner writes "failed" otherwise
 
 
 class SkipPart(Exception):
@@ -49,13 +57,48 @@ def prepare(frame: pd.DataFrame) -> pd.DataFrame:
         if column in frame:
             frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
     frame["forget"] = frame["forget"].astype(str)
+    _outcome_columns(frame)
+    frame["timing_setup"] = setup_labels(frame)
     if "n_forget" not in frame:
         frame["n_forget"] = frame["forget"].str.count(",") + 1
     zero_glance = frame.groupby("method")["zero_glance"].agg(lambda s: bool(s.astype(bool).all()))
     frame["method_label"] = [method_display(m, bool(zero_glance[m])) for m in frame["method"]]
+    # Free colours and markers are handed out over all methods at once, so a figure that
+    # shows a subset still draws each method as every other figure does.
+    methods = method_order(frame["method"])
+    frame["method_colour"] = frame["method"].map(method_palette(methods))
+    frame["method_marker"] = frame["method"].map(method_markers(methods))
     frame["combo"] = frame["model"].astype(str) + " / " + frame["dataset"].astype(str)
     frame["setting"] = frame["combo"] + ", forget {" + frame["forget"] + "}"
     return frame
+
+
+def _outcome_columns(frame: pd.DataFrame) -> None:
+    """``status``, ``error`` and ``warnings`` in every frame, old databases included."""
+    status = frame["status"] if "status" in frame else pd.Series(OK, index=frame.index)
+    frame["status"] = status.fillna(OK).astype(str).str.lower()
+    error = frame["error"] if "error" in frame else pd.Series(None, index=frame.index)
+    frame["error"] = [e if isinstance(e, str) and e else None for e in error]
+    warned = frame["warnings"] if "warnings" in frame else pd.Series(None, index=frame.index)
+    frame["warnings"] = [_warning_list(w) for w in warned]
+
+
+def _warning_list(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value] if value else []
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value if v is not None and str(v)]
+    return []  # None or NaN: nothing recorded
+
+
+def usable(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows with metrics (status ok); failed rows are never averaged, tested or drawn."""
+    return frame[frame["status"] == OK]
+
+
+def failed(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows whose cell did not finish ("failed", or any status but ok): no metrics."""
+    return frame[frame["status"] != OK]
 
 
 def has_metric(frame: pd.DataFrame, column: str) -> bool:
@@ -71,6 +114,7 @@ def require(frame: pd.DataFrame, *columns: str) -> None:
 
 
 def methods_of(frame: pd.DataFrame) -> list[str]:
+    """The methods present, references first (see ``reports.identity.method_order``)."""
     return method_order(frame["method"])
 
 
@@ -79,11 +123,21 @@ def labels_of(frame: pd.DataFrame) -> dict[str, str]:
     return dict(zip(frame["method"], frame["method_label"], strict=True))
 
 
-def label_palette(frame: pd.DataFrame) -> tuple[list[str], dict[str, object]]:
+def palette_of(frame: pd.DataFrame) -> dict[str, str]:
+    """Method name -> colour, as assigned for the whole report in :func:`prepare`."""
+    return dict(zip(frame["method"], frame["method_colour"], strict=True))
+
+
+def markers_of(frame: pd.DataFrame) -> dict[str, str]:
+    """Method name -> marker, as assigned for the whole report in :func:`prepare`."""
+    return dict(zip(frame["method"], frame["method_marker"], strict=True))
+
+
+def label_palette(frame: pd.DataFrame) -> tuple[list[str], dict[str, str]]:
     """Display labels in method order and their colours (seaborn ``hue`` keys on labels)."""
     methods = methods_of(frame)
     labels = labels_of(frame)
-    by_method = method_palette(methods)
+    by_method = palette_of(frame)
     return [labels[m] for m in methods], {labels[m]: by_method[m] for m in methods}
 
 
@@ -102,7 +156,8 @@ def sort_methods(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def relearn_summary(rows: pd.DataFrame) -> pd.DataFrame:
-    """Per method: runs, runs relearned, mean/sd epochs of those relearned, and the cap.
+    """Per method: runs, runs relearned, mean, sd and 95 % interval half-width (``ci``) of
+    the epochs of those relearned, and the cap.
 
     A run that never relearned within the cap is censored (``relearn_epochs`` is None): it
     is counted, never averaged in as if it had taken exactly the cap.
@@ -114,6 +169,7 @@ def relearn_summary(rows: pd.DataFrame) -> pd.DataFrame:
         "relearned": relearned.groupby(rows["method"], sort=False).sum().astype(int),
         "mean": grouped["relearn_epochs"].mean(),
         "sd": grouped["relearn_epochs"].std(),
+        "ci": grouped["relearn_epochs"].agg(half_width),
         "lower_bound": grouped.apply(_lower_bound, include_groups=False),
         "cap": grouped["relearn_cap_epochs"].max() if "relearn_cap_epochs" in rows
         else np.nan,

@@ -1,10 +1,10 @@
 """GradCAM heatmaps of the original, the retrained and each unlearned model on the same images.
 
 Needs the weights on disk: the original and retrained checkpoints are always cached, the
-unlearned ones only when the run used ``save_models = true``. For each model/data set we
-take the first forget set and seed that has saved unlearned weights, a few forget-class and
-retained-class test images, and show where each model finds evidence for the image's TRUE
-class (GradCAM target = true label). After good unlearning the forget-class maps of the
+unlearned ones only when the run was started with ``python -m benchmark run --save-models``.
+For each model/data set we take the first forget set and seed that has saved unlearned
+weights, a few forget-class and retained-class test images, and show where each model finds
+evidence for the image's TRUE class (GradCAM target = true label). After good unlearning the forget-class maps of the
 unlearned model should look like the retrained model's, not the original's.
 """
 
@@ -20,9 +20,13 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure, SubFigure
 
+from benchmark.core.roles import REFERENCE_ROLES, Role
 from reports.frame import SkipPart, sort_methods
+from reports.identity import ORIGINAL_STYLE
 
 IMAGES_PER_GROUP = 4  # forget-class and retained-class images each
+SAVE_HINT = ("rerun with `python -m benchmark run --save-models` to keep each unlearned "
+             "model's weights for these figures")
 MAX_COMBOS = 3  # model/data-set blocks in one figure; more would make it unreadably tall
 
 
@@ -52,7 +56,7 @@ def _pick_group(rows: pd.DataFrame) -> pd.DataFrame | None:
     for _, group in ordered.groupby(["n_forget", "forget", "seed"], sort=False):
         artifacts = group["artifacts"]
         has_original = any(_artifact(a, "original_path") for a in artifacts)
-        unlearned = ~group["method"].isin(["original", "retrain"])
+        unlearned = ~group["method"].isin(REFERENCE_ROLES)
         has_unlearned = any(_artifact(a, "model_path") for a in artifacts[unlearned])
         if has_original and has_unlearned:
             return group
@@ -64,10 +68,10 @@ def _models(group: pd.DataFrame, labels: dict[str, str]) -> list[tuple[str, str]
     found = []
     original = next((p for a in group["artifacts"] if (p := _artifact(a, "original_path"))), None)
     if original:
-        found.append((labels.get("original", "Original"), original))
+        found.append((labels.get(Role.ORIGINAL.value, ORIGINAL_STYLE.label), original))
     for _, row in sort_methods(group).iterrows():
         path = _artifact(row["artifacts"], "model_path")
-        if row["method"] != "original" and path:
+        if row["method"] != Role.ORIGINAL.value and path:
             found.append((row["method_label"], path))
     return found
 
@@ -146,15 +150,16 @@ def _block(combo: str, group: pd.DataFrame, labels: dict[str, str]) -> CamBlock:
 def gradcam_figure(frame: pd.DataFrame, notes: list[str]) -> Figure:
     """Grid per model/data set: input images on top, one row of heatmaps per model."""
     if "artifacts" not in frame:
-        raise SkipPart("the results record no model files")
+        raise SkipPart(f"the results record no model files; {SAVE_HINT}")
     labels = dict(zip(frame["method"], frame["method_label"], strict=True))
     blocks = []
+    without_weights = False
     combos = sorted(frame["combo"].unique())
     for combo in combos[:MAX_COMBOS]:
         group = _pick_group(frame[frame["combo"] == combo])
         if group is None:
-            notes.append(f"gradcam: {combo}: no saved unlearned weights (run with "
-                         "save_models = true in the preset to keep them).")
+            without_weights = True
+            notes.append(f"gradcam: {combo}: no saved unlearned weights ({SAVE_HINT}).")
             continue
         try:
             blocks.append(_block(combo, group, labels))
@@ -164,7 +169,8 @@ def gradcam_figure(frame: pd.DataFrame, notes: list[str]) -> Figure:
     if len(combos) > MAX_COMBOS:
         notes.append(f"gradcam: only the first {MAX_COMBOS} model/data sets are shown.")
     if not blocks:
-        raise SkipPart("no model/data set has both saved weights and loadable data")
+        hint = f"; {SAVE_HINT}" if without_weights else ""
+        raise SkipPart(f"no model/data set has both saved weights and loadable data{hint}")
     return _draw(blocks)
 
 

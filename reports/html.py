@@ -7,12 +7,16 @@ each also links to its PNG and PDF files next to the page.
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
 
 import pandas as pd
+
+from reports.frame import failed
+from reports.tables import Table, to_html
 
 CSS = """
 body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; padding: 0 1em;
@@ -60,9 +64,10 @@ def _overview(frame: pd.DataFrame, db: str) -> str:
     created = pd.to_datetime(frame.get("created_at"), errors="coerce", utc=True)
     span = (f"{created.min():%Y-%m-%d %H:%M} to {created.max():%Y-%m-%d %H:%M} UTC"
             if created is not None and created.notna().any() else "unknown")
+    n_failed = len(failed(frame))
     items = {
         "Results database": db,
-        "Rows": str(len(frame)),
+        "Rows": str(len(frame)) + (f" ({n_failed} failed: see Failed cells)" if n_failed else ""),
         "Models / data sets": ", ".join(sorted(frame["combo"].unique())),
         "Forget sets": ", ".join("{" + f + "}" for f in sorted(frame["forget"].unique())),
         "Seeds": ", ".join(str(s) for s in sorted(frame["seed"].unique())),
@@ -90,9 +95,15 @@ def _figure(entry: FigureEntry, root: Path) -> str:
 
 
 def render_index(frame: pd.DataFrame, db: str, root: Path, figures: list[FigureEntry],
-                 tables: list[tuple[str, str, list[Path]]], notes: list[str]) -> str:
-    """The page as a string; ``tables`` are (title, html, files) triples."""
-    toc = "".join(f'<li><a href="#{f.name}">{escape(f.title)}</a>'
+                 tables: list[tuple[str, str, list[Path]]], notes: list[str],
+                 outcomes: Sequence[Table] = ()) -> str:
+    """The page as a string; ``tables`` are (title, html, files) triples.
+
+    ``outcomes`` (failed cells, warnings) get sections of their own near the top, where a
+    reader sees them before the figures they are missing from.
+    """
+    toc = "".join(f'<li><a href="#{t.name}">{escape(t.title)}</a></li>' for t in outcomes)
+    toc += "".join(f'<li><a href="#{f.name}">{escape(f.title)}</a>'
                   f'{" (skipped)" if f.skipped else ""}</li>' for f in figures)
     toc += "".join(f'<li><a href="#table-{i}">{escape(title)}</a></li>'
                    for i, (title, _, _) in enumerate(tables))
@@ -113,6 +124,8 @@ def render_index(frame: pd.DataFrame, db: str, root: Path, figures: list[FigureE
 {_overview(frame, db)}
 <h2>Contents</h2><ul>{toc}<li><a href="#provenance">Provenance</a></li></ul>
 <h2 id="notes">Notes and skipped parts</h2><ul class="notes">{note_items}</ul>
+{"".join(f'<h2 id="{t.name}">{escape(t.title)}</h2><div class="scroll">{to_html(t)}</div>'
+         for t in outcomes)}
 {"".join(sections)}
 <h2 id="provenance">Provenance</h2>
 {_provenance(frame)}

@@ -1,33 +1,23 @@
-"""Summary tables (mean ± sd over seeds) as Markdown, LaTeX, CSV and HTML.
+"""Tables as Markdown, LaTeX, CSV and HTML, and the paper-layout table.
 
-Two tables: ``summary`` (one row per model, data set, forget set and method, every headline
-metric) and ``paper_layout`` (the UNSIR paper's layout: one row per setting, columns Dr and
-Df accuracy for the original model, retrain and each method, plus their times). The text
+Tables: ``summary`` (in :mod:`reports.summary`: one row per model, data set, forget set and
+method, every headline metric) and ``paper_layout`` here (the UNSIR paper's layout: one row
+per setting, columns Dr and Df accuracy for the original model, retrain and each method,
+plus their times), both as mean ± 95 % interval over seeds (:mod:`reports.stats`). The text
 renderings are written here rather than with ``DataFrame.to_markdown``/``Styler.to_latex``,
 which need optional packages (tabulate, jinja2) the suite does not depend on.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from reports.frame import SETTING_KEYS, has_metric, methods_of, relearn_summary, sort_methods
-
-# (column, header, scale, format): accuracies and rates are shown in percent.
-SUMMARY_METRICS = (
-    ("forget_acc_test", "Forget acc (%)", 100.0, ".1f"),
-    ("retain_acc_test", "Retain acc (%)", 100.0, ".1f"),
-    ("test_acc", "Test acc (%)", 100.0, ".1f"),
-    ("time_s", "Time (s)", 1.0, "sig"),
-    ("speedup_vs_retrain", "Speed-up (×)", 1.0, ".2f"),
-    ("mia_entropy_member_rate", "MIA entropy (%)", 100.0, ".1f"),
-    ("mia_loss_member_rate", "MIA loss (%)", 100.0, ".1f"),
-    ("weight_distance_total", "Weight dist. (L2)", 1.0, "sig"),
-)
-MISSING = "–"
+from benchmark.core.roles import Role
+from reports.frame import SETTING_KEYS, methods_of, usable
+from reports.stats import MISSING, half_width, mean_ci
+from reports.timing import POOLED_CAPTION, pooled_mark
 
 
 @dataclass
@@ -41,81 +31,21 @@ class Table:
     numeric: pd.DataFrame
     # Optional spanning header above ``header``: (label, number of columns) in order.
     groups: list[tuple[str, int]] = field(default_factory=list)
-
-
-def mean_sd(values: pd.Series, scale: float = 1.0, fmt: str = ".1f") -> str:
-    """"m ± s" over the non-missing values; just "m" for one value; "–" for none.
-
-    ``fmt="sig"`` gives three significant digits of the mean and the same decimals to the
-    sd (times and distances span orders of magnitude; "1.8 ± 0.869" would mislead).
-    """
-    values = values.dropna() * scale
-    if values.empty:
-        return MISSING
-    if fmt == "sig":
-        mean = abs(float(values.mean()))
-        digits = 2 - math.floor(math.log10(mean)) if mean > 0 else 0
-        fmt = f".{min(max(digits, 0), 4)}f"
-    if len(values) == 1 or math.isnan(values.std()):
-        return format(values.mean(), fmt)
-    return f"{values.mean():{fmt}} ± {values.std():{fmt}}"
-
-
-def relearn_text(summary: pd.Series) -> str:
-    """Relearn epochs with censoring spelled out: never-relearned runs are not averaged."""
-    runs, relearned, cap = int(summary["runs"]), int(summary["relearned"]), summary["cap"]
-    if relearned == 0:
-        return f"never (>{cap:g})"
-    text = (f"{summary['mean']:.1f}" if relearned == 1 or math.isnan(summary["sd"])
-            else f"{summary['mean']:.1f} ± {summary['sd']:.1f}")
-    return text if relearned == runs else f"{text} ({runs - relearned}/{runs} never)"
-
-
-def summary_table(frame: pd.DataFrame) -> Table:
-    """Mean ± sd over seeds per (model, data set, forget set, method)."""
-    metrics = [m for m in SUMMARY_METRICS if has_metric(frame, m[0])]
-    relearn = has_metric(frame, "relearn_cap_epochs") and "relearn_epochs" in frame
-    header = ["Model", "Data set", "Forget", "Method", "Seeds"] + [m[1] for m in metrics]
-    header += ["Relearn (epochs)"] if relearn else []
-    rows, numeric = [], []
-    ordered = sort_methods(frame.sort_values(["model", "dataset", "n_forget", "forget"]))
-    for (model, dataset, forget), setting in ordered.groupby(SETTING_KEYS, sort=False):
-        summary = relearn_summary(setting) if relearn else None
-        for method, group in setting.groupby("method", sort=False):
-            label = group["method_label"].iloc[0]
-            line = [model, dataset, forget, label, str(group["seed"].nunique())]
-            record = {"model": model, "dataset": dataset, "forget": forget, "method": method,
-                      "zero_glance": bool(group["zero_glance"].all()),
-                      "seeds": group["seed"].nunique()}
-            for column, _, scale, fmt in metrics:
-                line.append(mean_sd(group[column], scale, fmt))
-                record[f"{column}_mean"] = group[column].mean()
-                record[f"{column}_sd"] = group[column].std()
-            if summary is not None:
-                item = summary.loc[method]
-                line.append(relearn_text(item))
-                record.update({"relearn_epochs_mean": item["mean"], "relearn_epochs_sd": item["sd"],
-                               "relearn_never": int(item["runs"] - item["relearned"]),
-                               "relearn_cap_epochs": item["cap"]})
-            rows.append(line)
-            numeric.append(record)
-    caption = ("Mean ± sd over seeds. Accuracies on the test split; MIA: share of forget-train "
-               "samples flagged as members; relearn: epochs until the forget accuracy returns "
-               "(never-relearned runs are counted, not averaged). † zero-glance method.")
-    return Table("summary", caption, header, rows, pd.DataFrame(numeric))
+    title: str = ""  # heading when the table is a section of another table's file
 
 
 def paper_table(frame: pd.DataFrame) -> Table:
     """The UNSIR paper's layout: per setting, Dr/Df accuracy before (original) and after."""
+    frame = usable(frame)
     methods = methods_of(frame)
     labels = dict(zip(frame["method"], frame["method_label"], strict=True))
     groups: list[tuple[str, int]] = [("", 3)]
     header = ["Model", "Data set", "Forget"]
     for method in methods:
-        span = 2 if method == "original" else 3
-        groups.append((labels[method] + (" (before)" if method == "original" else ""), span))
-        header += ["Dr acc (%)", "Df acc (%)"] + ([] if method == "original" else ["Time (s)"])
-    rows, numeric = [], []
+        before = method == Role.ORIGINAL.value  # trained, not unlearned: no unlearning time
+        groups.append((labels[method] + (" (before)" if before else ""), 2 if before else 3))
+        header += ["Dr acc (%)", "Df acc (%)"] + ([] if before else ["Time (s)"])
+    rows, numeric, pooled = [], [], False
     ordered = frame.sort_values(["model", "dataset", "n_forget", "forget"])
     for (model, dataset, forget), setting in ordered.groupby(SETTING_KEYS, sort=False):
         line = [model, dataset, forget]
@@ -124,18 +54,22 @@ def paper_table(frame: pd.DataFrame) -> Table:
             group = setting[setting["method"] == method]
             columns = [("retain_acc_test", "dr", 100.0, ".1f"),
                        ("forget_acc_test", "df", 100.0, ".1f")]
-            if method != "original":
+            if method != Role.ORIGINAL.value:
                 columns.append(("time_s", "time_s", 1.0, "sig"))
             for column, short, scale, fmt in columns:
                 values = group[column] if column in group else pd.Series(dtype=float)
-                line.append(mean_sd(values, scale, fmt))
+                mark = pooled_mark(group[values.notna()]) if column == "time_s" else ""
+                pooled |= bool(mark)
+                line.append(mean_ci(values, scale, fmt) + mark)
                 record[f"{method}_{short}_mean"] = values.mean() * scale
                 record[f"{method}_{short}_sd"] = values.std() * scale
+                record[f"{method}_{short}_ci"] = half_width(values) * scale
         rows.append(line)
         numeric.append(record)
     caption = ("Test accuracy on the retained (Dr) and forgotten (Df) classes before "
-               "unlearning (original) and after, with each method's wall time; mean ± sd "
-               "over seeds. Retrain is the gold standard.")
+               "unlearning (original) and after, with each method's wall time; mean ± half-width "
+               "of the 95 % Student-t interval over seeds (no interval for one seed). Retrain "
+               "is the gold standard." + (" " + POOLED_CAPTION if pooled else ""))
     return Table("paper_layout", caption, header, rows, pd.DataFrame(numeric), groups)
 
 
@@ -150,7 +84,7 @@ def _flat_header(table: Table) -> list[str]:
 
 
 def _numeric_text(text: str) -> bool:
-    return text[:1].isdigit() or text.startswith(("-", MISSING, "never", "≥"))
+    return text[:1].isdigit() or text.startswith(("-", "<", MISSING, "never", "≥"))
 
 
 def to_markdown(table: Table) -> str:
@@ -217,5 +151,4 @@ def to_html(table: Table) -> str:
     return "\n".join(parts)
 
 
-__all__ = ["Table", "paper_table", "summary_table", "to_html", "to_latex",
-           "to_markdown"]
+__all__ = ["Table", "paper_table", "to_html", "to_latex", "to_markdown"]

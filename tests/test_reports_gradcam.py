@@ -1,0 +1,17 @@
+"""GradCAM's notes tell how to get the figure: the run command's --save-models flag."""
+
+from __future__ import annotations
+
+import pytest
+
+from reports.frame import SkipPart
+from reports.gradcam import gradcam_figure
+from tests.test_reports_frame import cell, frame_of
+
+
+def test_missing_weights_name_the_save_models_flag() -> None:
+    notes: list[str] = []
+    with pytest.raises(SkipPart, match="python -m benchmark run --save-models"):
+        gradcam_figure(frame_of(cell()), notes)  # no row has a saved model file
+    assert any("`python -m benchmark run --save-models`" in n for n in notes)
+    assert not any("save_models" in n or "preset" in n for n in notes)
