@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.core.errors import UserError
+from benchmark.harness.schema import STATUS_OK
 from benchmark.harness.store import load_dataframe
 from reports.identity import method_display, method_markers, method_order, method_palette
 from reports.stats import half_width
@@ -35,7 +36,7 @@ NUMERIC_COLUMNS = (
 )
 SETTING_KEYS = ["model", "dataset", "forget"]
 CELL_KEYS = [*SETTING_KEYS, "seed"]  # one cell: what a paired comparison pairs on
-OK = "ok"  # the status of a row with metrics; the runner writes "failed" otherwise
+OK = STATUS_OK  # a row with metrics; "failed" and "skipped" rows have none
 
 
 class SkipPart(Exception):

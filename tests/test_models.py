@@ -157,7 +157,7 @@ def test_third_party_registration() -> None:
         model = create_model("test_linear_probe", num_classes=5, in_channels=1, image_size=4)
         assert classifier_head(model).out_features == 5
     finally:
-        MODELS._entries.pop("test_linear_probe")
+        MODELS.unregister("test_linear_probe")
 
 
 @pytest.mark.parametrize("name", BUILTIN + [TIMM_SMALL])

@@ -83,10 +83,10 @@ class _Throwaway(UnlearningMethod):
 
 @pytest.fixture
 def throwaway() -> Iterator[str]:
-    """Registered for one test, then removed again (the registry has no unregister)."""
+    """Registered for one test, then unregistered again."""
     METHODS.register(_Throwaway.name, _Throwaway)
     yield _Throwaway.name
-    METHODS._entries.pop(_Throwaway.name, None)
+    METHODS.unregister(_Throwaway.name)
 
 
 def test_a_new_method_class_brings_its_own_label_colour_and_marker(throwaway: str) -> None:
@@ -135,6 +135,6 @@ def test_a_plugin_that_fails_to_import_does_not_break_the_palette() -> None:
     try:
         palette = method_palette(["unsir", "gone_a"])
     finally:
-        METHODS._entries.pop("zz_reports_broken", None)
+        METHODS.unregister("zz_reports_broken")
     assert palette["unsir"] == to_hex(METHODS.get("unsir").display().colour)
     assert palette["gone_a"] in PALETTE

@@ -76,6 +76,12 @@ class Registry(Generic[T]):
             self._entries[name] = entry
         return entry  # type: ignore[return-value]
 
+    def unregister(self, name: str) -> None:
+        """Remove ``name`` (tests and plugins that register a throwaway entry clean up with it)."""
+        if name not in self._entries:
+            raise UnknownNameError(f"unknown {self.kind} {name!r}; nothing to unregister")
+        del self._entries[name]
+
     def names(self) -> list[str]:
         """All registered names, sorted."""
         self._load_entry_points()
