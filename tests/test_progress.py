@@ -36,6 +36,7 @@ def test_a_run_reports_every_phase_in_order(tiny_spec) -> None:
     where = "smallcnn/synthetic forget 3 seed 0"
     assert reporter.phases == [
         "loading data sets",
+        "estimating the cost",
         "smallcnn/synthetic seed 0: training original",
         "smallcnn/synthetic seed 0: retraining without 3",
         f"{where}: reference logits",
@@ -56,7 +57,7 @@ def test_off_a_terminal_each_phase_is_one_line_with_its_duration(tiny_spec) -> N
     buffer = io.StringIO()
     run(tiny_spec, Reporter.rich(Console(file=buffer, force_terminal=False, width=200)))
     lines = buffer.getvalue().splitlines()
-    assert re.fullmatch(r"smallcnn/synthetic seed 0: training original: \d+\.\d s", lines[1]), lines
+    assert re.fullmatch(r"smallcnn/synthetic seed 0: training original: \d+\.\d s", lines[2]), lines
     assert any(re.fullmatch(r".*: unsir \(metrics\): \d+\.\d s", line) for line in lines)
     tiny_spec_lines = len(lines)
     buffer.truncate(0)

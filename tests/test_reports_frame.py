@@ -15,7 +15,7 @@ import pytest
 from matplotlib.colors import to_hex
 
 from benchmark.core.roles import GOLD_METHOD, Role
-from benchmark.harness.store import rows_to_dataframe
+from benchmark.harness.frames import rows_to_dataframe
 from methods import METHODS, Access, MethodStyle, UnlearningMethod
 from reports.frame import labels_of, markers_of, palette_of, prepare
 from reports.identity import ORIGINAL_STYLE, PALETTE, method_palette

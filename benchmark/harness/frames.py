@@ -23,8 +23,8 @@ def flat_record(row: dict[str, Any]) -> dict[str, Any]:
     timings = dict(row["timings"])
     setup = timings.pop("measured_on", None) or {}
     record.update({f"time_{k}": v for k, v in timings.items() if not isinstance(v, dict)})
-    for key in TIMING_SETUP_KEYS:
-        record[f"timing_{key}"] = setup.get(key)
+    for key in TIMING_SETUP_KEYS:  # rows built by hand may carry the flat keys already
+        record[f"timing_{key}"] = setup.get(key, record.get(f"timing_{key}"))
     record["zero_glance"] = bool(row["zero_glance"])
     record["status"] = row.get("status") or STATUS_OK
     record["error"] = row.get("error")
