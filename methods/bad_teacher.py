@@ -6,7 +6,7 @@ Forgetting? Unlearning in Deep Networks using an Incompetent Teacher", AAAI 2023
 ``UnlearnerLoss`` and ``blindspot_unlearner`` in ``unlearn.py`` with the settings of
 ``CIFARSuper20_Rocket_Unlearn.ipynb``; the SSD repository's ``blindspot``
 (github.com/if-loops/selective-synaptic-dampening, ``src/forget_full_class_strategies.py``)
-runs the same code with the same settings.
+runs the same code with the same settings (batch 128 instead of 256 for its ViT).
 
 Method: the student starts from the original weights. The competent teacher is the original
 model, the incompetent teacher a randomly initialised model of the same architecture
@@ -38,7 +38,14 @@ Deliberate deviations from the reference code:
 Expected: forget accuracy falls towards what the randomly initialised teacher gives (about
 chance) while retain accuracy stays near the original's. The paper's claim is that one epoch
 on a 30% retain part brings the forget-set behaviour close to a retrained model's (measured
-there by forget accuracy and its ZRF score) at a fraction of retraining's cost.
+there by forget accuracy and its ZRF score) at a fraction of retraining's cost. Forget
+accuracy falls only once the student's near-uniform outputs on a forget sample lose their
+original argmax, which takes more steps than the KL itself suggests. Digits preset, smallcnn,
+class 3, seed 0 (original: forget 94.6%, retain 99.1%; retrain: 0.0%, 99.7%): the defaults
+(3 Adam steps) leave 94.6% / 99.1%; lr=3e-4, epochs=5, batch_size=64 reach 10.8% / 98.8%.
+At lr=1e-3 with batch 64 retain accuracy collapsed to ~40% in eval mode while train-mode
+(batch-statistics) accuracy stayed ~89%: the student had come to rely on BatchNorm batch
+statistics, so keep the learning rate small.
 """
 
 from __future__ import annotations

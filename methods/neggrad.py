@@ -37,8 +37,9 @@ Deliberate deviations from the reference code:
 
 Expected: forget accuracy falls as the ascent term grows, and with alpha this close to 1
 the ascent is gentle: the paper presents NegGrad+ as a strong but tuning-sensitive baseline
-that SCRUB improves on. At the defaults on the digits preset (alpha 0.9999, ~10 steps an
-epoch) it barely moves the model; see the digits-tuned settings proposed with this method.
+that SCRUB improves on. Digits preset, smallcnn, class 3, seed 0 (original: forget 94.6%,
+retain 99.1%; retrain: 0.0%, 99.7%): the defaults (11 retain batches an epoch) reach
+83.8% / 98.4%; alpha=0.95, lr=0.05, epochs=10 reach 0.0% / 96.6%.
 Gradient ascent is unbounded: too large an lr or (1 - alpha) diverges, which the harness
 reports as a failed row.
 """

@@ -34,8 +34,9 @@ Deliberate deviations from the reference code:
 Expected: forget accuracy falls well below the original's within a few epochs while retain
 accuracy stays near it (the retain set is trained on throughout). The forget samples are
 pushed towards wrong classes rather than towards what a retrained model predicts, so their
-accuracy can fall below a retrained model's. Measured numbers on the digits preset are in
-the method's pull request.
+accuracy can fall below a retrained model's. Digits preset, smallcnn, class 3, seed 0
+(original: forget 94.6%, retain 99.1%; retrain: 0.0%, 99.7%): the defaults (36 Adam steps
+in all) reach 97.3% / 99.4%; lr=1e-3 reaches 0.0% / 98.1%.
 """
 
 from __future__ import annotations

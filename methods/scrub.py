@@ -39,6 +39,9 @@ while retain accuracy stays within a few points of the original's; the paper's c
 that SCRUB is consistently among the closest to retraining across its class- and
 selective-unlearning settings. The max passes are what forget: with too many of them
 (``max_epochs``) or too large an lr the student drifts away on the retain set as well.
+Digits preset, smallcnn, class 3, seed 0 (original: forget 94.6%, retain 99.1%; retrain:
+0.0%, 99.7%): the defaults (one forget batch, 6 retain batches an epoch) give 100.0% /
+98.8%; lr=0.01 with batches of 64 gives 0.0% / 98.4% (lr=0.05: 0.0% / 66-75%).
 """
 
 from __future__ import annotations
