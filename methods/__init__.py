@@ -5,7 +5,8 @@ Method files import only :mod:`methods.api`, the plugin API a third-party method
 
 from methods.api import METHODS, Access, MethodStyle, UnlearningMethod, UnlearnRequest
 
-BUILTIN_MODULES = ("finetune", "fisher", "retrain", "unsir")
+BUILTIN_MODULES = ("bad_teacher", "finetune", "fisher", "neggrad", "random_label", "retrain",
+                   "scrub", "unsir")
 
 
 def import_builtins() -> None:

@@ -57,6 +57,7 @@ from torch import nn
 
 from methods._steps import distill_kl, forward, index_batches, soft_targets, step
 from methods.api import (
+    ALL_SCENARIOS,
     Access,
     MethodStyle,
     UnlearningMethod,
@@ -85,6 +86,7 @@ class BadTeacher(UnlearningMethod):
 
     name = "bad_teacher"
     needs = frozenset({Access.RETAIN, Access.FORGET})
+    scenarios = ALL_SCENARIOS  # uses the forget samples' own labels: any forget set
     Config = BadTeacherConfig
     paper = "Chundawat et al., Can Bad Teaching Induce Forgetting?, AAAI 2023"
     style = MethodStyle(label="Bad Teacher", colour="#cc78bc", marker="*")

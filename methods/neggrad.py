@@ -54,6 +54,7 @@ from torch import nn
 
 from methods._steps import forward, index_batches, step
 from methods.api import (
+    ALL_SCENARIOS,
     Access,
     MethodStyle,
     UnlearningMethod,
@@ -85,6 +86,7 @@ class NegGrad(UnlearningMethod):
 
     name = "neggrad"
     needs = frozenset({Access.RETAIN, Access.FORGET})
+    scenarios = ALL_SCENARIOS  # uses the forget samples' own labels: any forget set
     Config = NegGradConfig
     paper = "NegGrad+ baseline of Kurmanji et al., Towards Unbounded Machine Unlearning, NeurIPS 2023"
     style = MethodStyle(label="NegGrad+", colour="#d55e00", marker="X")

@@ -47,6 +47,7 @@ import torch
 from torch import nn
 
 from methods.api import (
+    ALL_SCENARIOS,
     Access,
     LabelledImages,
     MethodStyle,
@@ -86,6 +87,7 @@ class RandomLabel(UnlearningMethod):
 
     name = "random_label"
     needs = frozenset({Access.RETAIN, Access.FORGET})
+    scenarios = ALL_SCENARIOS  # uses the forget samples' own labels: any forget set
     Config = RandomLabelConfig
     paper = "Graves et al., Amnesiac Machine Learning, AAAI 2021 (random-label baseline)"
     style = MethodStyle(label="Random labels", colour="#ca9161", marker="P")

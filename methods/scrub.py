@@ -52,6 +52,7 @@ from torch import nn
 
 from methods._steps import distill_kl, forward, index_batches, soft_targets, step
 from methods.api import (
+    ALL_SCENARIOS,
     Access,
     MethodStyle,
     UnlearningMethod,
@@ -85,6 +86,7 @@ class Scrub(UnlearningMethod):
 
     name = "scrub"
     needs = frozenset({Access.RETAIN, Access.FORGET})
+    scenarios = ALL_SCENARIOS  # uses the forget samples' own labels: any forget set
     Config = ScrubConfig
     paper = "Kurmanji et al., Towards Unbounded Machine Unlearning, NeurIPS 2023"
     style = MethodStyle(label="SCRUB", colour="#56b4e9", marker="h")

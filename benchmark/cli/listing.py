@@ -18,12 +18,13 @@ def command_list() -> int:
     import_datasets()
     console = Console()
     methods = Table(title="methods")
-    for column in ("name", "data access", "zero-glance", "paper"):
+    for column in ("name", "data access", "zero-glance", "scenarios", "paper"):
         methods.add_column(column)
     for name in METHODS.names():
         cls = METHODS.get(name)
         methods.add_row(name, ", ".join(sorted(a.value for a in cls.needs)),
-                        "yes" if cls.zero_glance() else "", cls.paper)
+                        "yes" if cls.zero_glance() else "",
+                        ", ".join(sorted(s.value for s in cls.scenarios)), cls.paper)
     console.print(methods)
     console.print("models: " + ", ".join(MODELS.names()) + ", timm:<any timm model name>")
     console.print("data sets: " + ", ".join(DATASETS.names()))

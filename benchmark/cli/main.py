@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = command("run", "train/load originals, unlearn with each method, store metrics")
     run.add_argument("--preset", default="default", help="shipped preset name or path to a .toml")
-    run.add_argument("--methods", type=_csv, help="comma list, e.g. unsir,fisher,retrain (default: the preset's)")
+    run.add_argument("--methods", type=_csv, help="comma list, e.g. unsir,fisher,retrain, or all (default: the preset's)")
     run.add_argument("--models", type=_csv, help="comma list, e.g. resnet18,allcnn or timm:<name> (default: the preset's)")
     run.add_argument("--datasets", type=_csv, help="comma list, e.g. digits,cifar10 (default: the preset's)")
     run.add_argument("--forget", action="append", help="forget set: 3 | 0,2 | random:K[:SEED] | each (repeatable; default: the preset's)")

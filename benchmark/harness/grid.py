@@ -25,6 +25,9 @@ from methods import METHODS, UnlearningMethod
 from methods import import_builtins as import_methods
 
 
+ALL_METHODS = "all"
+
+
 @dataclass(frozen=True)
 class ModelFactory:
     """Builds freshly initialised models of one architecture; holds sizes, never data.
@@ -71,6 +74,8 @@ def validate_names(spec: RunSpec) -> None:
     import_builtins()
     if not spec.methods:
         raise UserError("no method given; use --methods unsir,fisher,retrain")
+    if ALL_METHODS in spec.methods:  # --methods all: every registered method
+        spec.methods = METHODS.names()
     for name in spec.methods:
         if name == Role.ORIGINAL.value:
             raise UserError(f"{name!r} is not a method: its row is always stored as the reference")

@@ -11,7 +11,7 @@ by a GPU time. An entry that fails to load is rebuilt.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from torch import nn
@@ -47,6 +47,7 @@ class Reference:
     cached: bool
     path: str
     error: str | None = None
+    samples_seen: dict[str, int] = field(default_factory=dict)
 
 
 def _key_parts(spec: RunSpec, group: Group, engine: Engine) -> dict[str, Any]:
@@ -109,14 +110,18 @@ def gold_model(spec: RunSpec, group: Group, forget: ForgetSet, engine: Engine,
     model = engine.prepare(factory())
     meta = _load(store, kind, key, model)
     if meta is not None:
-        return Reference(model.eval(), meta.get("seconds"), meta.get("setup"), True, path)
+        return Reference(model.eval(), meta.get("seconds"), meta.get("setup"), True, path,
+                         samples_seen=meta.get("samples_seen", {}))
     request = build_request(method, group.data, forget, group.seed, engine,
                             spec.recipe_for(group.model, group.dataset), factory, normalizer)
     with reporter.phase(f"{group.model}/{group.dataset} seed {group.seed}: retraining without "
                         f"{forget.label}"):
         outcome = timed_unlearn(method, original, request, group.seed)
     if outcome.failed:
-        return Reference(None, outcome.seconds, None, False, path, outcome.error)
+        return Reference(None, outcome.seconds, None, False, path, outcome.error,
+                         outcome.samples_seen)
     setup = engine.setup()
-    store.save(kind, key, outcome.model.state_dict(), {"seconds": outcome.seconds, "setup": setup})
-    return Reference(outcome.model, outcome.seconds, setup, False, path)
+    store.save(kind, key, outcome.model.state_dict(), {
+        "seconds": outcome.seconds, "setup": setup, "samples_seen": outcome.samples_seen})
+    return Reference(outcome.model, outcome.seconds, setup, False, path,
+                     samples_seen=outcome.samples_seen)

@@ -219,7 +219,7 @@ class _GroupRun:
         if item.role is Role.ORIGINAL:
             return Outcome(original.model, original.seconds)
         if item.role is Role.GOLD:
-            return Outcome(gold.model, gold.seconds, gold.error)
+            return Outcome(gold.model, gold.seconds, gold.error, dict(gold.samples_seen))
         method = method_instance(self.spec, item.method)
         request = build_request(method, self.group.data, item.forget, self.group.seed, self.engine,
                                 item.recipe, self.factory, self.normalizer)
