@@ -38,6 +38,10 @@ Deliberate deviations from the reference code:
 Expected: the paper reports that the l1 penalty makes fine-tuning forget far better (a 77%
 unlearning-efficacy gain over plain fine-tuning) at retain and test accuracy close to the
 original's; forget accuracy falls further than with ``finetune`` at the same epochs.
+Measured on the default digits preset (smallcnn, forget class 3; test accuracies, forget /
+retain): original 94.6 / 99.1; defaults 100.0 / 98.8 (30 steps of batch 256 at lr 0.01 do
+not forget, nor does fine-tuning); batch 64, lr 0.05, alpha 5e-4: 0.0 / 95.7 (seeds 1 and
+2: 0.0 / 98.4, 0.0 / 93.8), where alpha 0 leaves the forget accuracy at 89.2.
 """
 
 from __future__ import annotations

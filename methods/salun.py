@@ -45,6 +45,9 @@ Expected: the paper reports forget accuracy close to retraining's with retain an
 accuracy near the original's for class-wise forgetting, and for random-data forgetting on
 CIFAR-10 the smallest gap to retraining of the methods it compares (0.2 points average gap
 on 10% random data, per the README).
+Measured on the default digits preset (smallcnn, forget class 3; test accuracies, forget /
+retain): original 94.6 / 99.1; defaults 56.8 / 98.1 (one forget batch an epoch); batch 64,
+lr 0.03: 0.0 / 98.4 (seeds 1 and 2: 0.0 / 98.4, 0.0 / 99.4).
 """
 
 from __future__ import annotations

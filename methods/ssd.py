@@ -42,6 +42,11 @@ selects (almost) nothing, so 10-class presets need a smaller alpha (tests check 
 Expected: the paper reports forget accuracy at or near retraining's (near 0 for full-class
 forgetting on CIFAR-100 and CIFAR-20 with ResNet-18 and ViT) and retain accuracy close to
 the original's, in a fraction of a fine-tuning epoch's time (two importance passes).
+Measured on the default digits preset (smallcnn, forget class 3, about 10% of the data;
+test accuracies, forget / retain): original 94.6 / 99.1; alpha=10 leaves the model
+unchanged (the bound); alpha=5 gives 0.0 / 97.5 (seeds 1 and 2: 0.0 / 96.0, 0.0 / 99.4).
+The reference's mini-batch estimator at alpha=10 selects far more (gradients of mixed
+batches cancel, so I_D shrinks): 0.0 / 51.6.
 """
 
 from __future__ import annotations
