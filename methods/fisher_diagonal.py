@@ -21,6 +21,11 @@ The model runs in eval mode (BatchNorm uses its running statistics, as the refer
 ``model.eval()``; buffers are passed as they are and never updated) and in float32 without
 autocast. TF32 stays as the Engine set it (on by default for cuDNN convolutions in PyTorch,
 so the reference ran with it too on Ampere or newer GPUs).
+
+``approximation="empirical"`` gives the *empirical* Fisher instead,
+(1/N) sum_n (d log p_{y_n}(x_n) / d theta)^2 with the given labels y_n: the squared
+per-sample gradient of the cross-entropy on the label, which is what selective synaptic
+dampening (methods/ssd.py) uses as a parameter importance.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ from torch.func import functional_call, vjp, vmap
 from methods.api import LabelledImages, Normalizer, progress
 
 Approximation = Literal["exact", "sampled"]
+# What fisher_diagonal accepts: the Fisher approximations, or the empirical Fisher.
+Estimator = Literal["exact", "sampled", "empirical"]
 
 
 def auto_chunk_size(model: nn.Module, device: torch.device, most: int = 512) -> int:
@@ -58,7 +65,7 @@ def fisher_diagonal(
     normalizer: Normalizer,
     device: torch.device | str,
     batch_size: int = 0,
-    approximation: Approximation = "exact",
+    approximation: Estimator = "exact",
     generator: torch.Generator | None = None,
 ) -> dict[str, torch.Tensor]:
     """Fisher diagonal of ``model`` over ``data``: parameter name -> tensor of its shape.
@@ -68,13 +75,16 @@ def fisher_diagonal(
     from the model's predictive distribution: an unbiased estimate at the cost of one
     backward pass instead of C. Its draws come from ``generator`` (a CPU generator, so a
     seed gives the same labels on any device; None: the global RNG).
-    The labels in ``data`` are never used: the Fisher is an expectation over the model's own
-    predictions. The model's parameters, buffers and train/eval mode are left as they were.
+    The labels in ``data`` are used only by ``approximation="empirical"`` (the empirical
+    Fisher, one backward pass per sample on its own label); the other two are expectations
+    over the model's own predictions. The model's parameters, buffers and train/eval mode
+    are left as they were.
     """
     if batch_size < 0:
         raise ValueError("batch_size must be >= 0 (0 = auto)")
-    if approximation not in ("exact", "sampled"):
-        raise ValueError(f"unknown approximation {approximation!r}; use 'exact' or 'sampled'")
+    if approximation not in ("exact", "sampled", "empirical"):
+        raise ValueError(f"unknown approximation {approximation!r}; "
+                         "use 'exact', 'sampled' or 'empirical'")
     device = torch.device(device)
     batch_size = batch_size or auto_chunk_size(model, device)
     params = {n: p.detach() for n, p in model.named_parameters() if p.requires_grad}
@@ -82,8 +92,10 @@ def fisher_diagonal(
     constants.update({n: b.detach() for n, b in model.named_buffers()})
     sums = {n: torch.zeros_like(p, dtype=torch.float32) for n, p in params.items()}
 
-    def per_sample(theta: dict[str, torch.Tensor], x: torch.Tensor, u: torch.Tensor):
-        """Squared gradients of one sample, already weighted by p_c and summed over classes."""
+    def per_sample(theta: dict[str, torch.Tensor], x: torch.Tensor, u: torch.Tensor,
+                   y: torch.Tensor):
+        """Squared gradients of one sample: weighted by p_c and summed over classes (exact),
+        for one drawn label (sampled) or for its own label ``y`` (empirical)."""
 
         def logits_of(weights: dict[str, torch.Tensor]) -> torch.Tensor:
             return functional_call(model, (weights, constants), (x.unsqueeze(0),)).squeeze(0)
@@ -94,6 +106,9 @@ def fisher_diagonal(
         one_hot = torch.eye(classes, device=prob.device, dtype=prob.dtype)
         if approximation == "exact":
             cotangents = prob.sqrt().unsqueeze(1) * (one_hot - prob)  # row c: sqrt(p_c)(e_c - p)
+        elif approximation == "empirical":
+            picked = (torch.arange(classes, device=prob.device) == y).to(prob.dtype)
+            cotangents = (picked - prob).unsqueeze(0)  # d log p_y / d logits for the given label
         else:
             # Inverse-CDF draw of y ~ p from a uniform made outside vmap (seeded on the CPU).
             label = (prob.cumsum(-1) < u).sum().clamp(max=classes - 1)
@@ -105,7 +120,7 @@ def fisher_diagonal(
             total = {n: total[n] + grads[n].float().square() for n in total}
         return total
 
-    batched = vmap(per_sample, in_dims=(None, 0, 0))
+    batched = vmap(per_sample, in_dims=(None, 0, 0, 0))
     was_training = model.training
     model.eval()
     # timm attention calls fused scaled_dot_product_attention, for which torch.func has no
@@ -119,9 +134,10 @@ def fisher_diagonal(
             x = normalizer(data.x[start : start + batch_size].to(device)).float()
             if approximation == "sampled":
                 u = torch.rand(x.shape[0], generator=generator).to(device)
-            else:  # unused: the exact path draws nothing
+            else:  # unused: the exact and empirical paths draw nothing
                 u = torch.zeros(x.shape[0], device=device)
-            for name, squares in batched(params, x, u).items():
+            y = data.y[start : start + batch_size].to(device)
+            for name, squares in batched(params, x, u, y).items():
                 sums[name] += squares.sum(0)
             progress(min(start + batch_size, len(data)), len(data), "samples")
     finally:
