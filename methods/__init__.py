@@ -5,8 +5,8 @@ Method files import only :mod:`methods.api`, the plugin API a third-party method
 
 from methods.api import METHODS, Access, MethodStyle, UnlearningMethod, UnlearnRequest
 
-BUILTIN_MODULES = ("bad_teacher", "finetune", "fisher", "neggrad", "random_label", "retrain",
-                   "scrub", "unsir")
+BUILTIN_MODULES = ("bad_teacher", "boundary_shrink", "finetune", "fisher", "l1_sparse", "neggrad",
+                   "random_label", "retrain", "salun", "scrub", "ssd", "unsir")
 
 
 def import_builtins() -> None:

@@ -56,6 +56,7 @@ import torch
 from torch import nn
 
 from methods.api import (
+    ALL_SCENARIOS,
     Access,
     Engine,
     LabelledImages,
@@ -131,10 +132,11 @@ class BoundaryShrink(UnlearningMethod):
 
     name = "boundary_shrink"
     needs = frozenset({Access.FORGET})
+    scenarios = ALL_SCENARIOS  # works on the forget samples it is given: any forget set
     Config = BoundaryShrinkConfig
     paper = ("Chen et al., Boundary Unlearning: Rapid Forgetting of Deep Networks via "
              "Shifting the Decision Boundary, CVPR 2023")
-    style = MethodStyle(label="Boundary shrink", colour="#17becf", marker="h")
+    style = MethodStyle(label="Boundary shrink", colour="#17becf", marker="d")
 
     def unlearn(self, model: nn.Module, request: UnlearnRequest) -> nn.Module:
         cfg: BoundaryShrinkConfig = self.config

@@ -53,6 +53,7 @@ from torch import nn
 
 from methods._augment import recipe_augment
 from methods.api import (
+    ALL_SCENARIOS,
     Access,
     MethodStyle,
     UnlearningMethod,
@@ -122,9 +123,10 @@ class L1Sparse(UnlearningMethod):
 
     name = "l1_sparse"
     needs = frozenset({Access.RETAIN})
+    scenarios = ALL_SCENARIOS  # works on the forget samples it is given: any forget set
     Config = L1SparseConfig
     paper = "Jia et al., Model Sparsity Can Simplify Machine Unlearning, NeurIPS 2023"
-    style = MethodStyle(label="l1-sparse", colour="#ece133", marker="X")
+    style = MethodStyle(label="l1-sparse", colour="#ece133", marker="<")
 
     def unlearn(self, model: nn.Module, request: UnlearnRequest) -> nn.Module:
         cfg: L1SparseConfig = self.config

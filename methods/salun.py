@@ -60,6 +60,7 @@ from torch import nn
 
 from methods._augment import recipe_augment
 from methods.api import (
+    ALL_SCENARIOS,
     Access,
     Engine,
     LabelledImages,
@@ -165,10 +166,11 @@ class Salun(UnlearningMethod):
 
     name = "salun"
     needs = frozenset({Access.FORGET, Access.RETAIN})
+    scenarios = ALL_SCENARIOS  # works on the forget samples it is given: any forget set
     Config = SalunConfig
     paper = ("Fan et al., SalUn: Empowering Machine Unlearning via Gradient-based Weight "
              "Saliency in Both Image Classification and Generation, ICLR 2024")
-    style = MethodStyle(label="SalUn", colour="#8c564b", marker="*")
+    style = MethodStyle(label="SalUn", colour="#8c564b", marker=">")
 
     def unlearn(self, model: nn.Module, request: UnlearnRequest) -> nn.Module:
         cfg: SalunConfig = self.config

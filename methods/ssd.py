@@ -58,6 +58,7 @@ import torch
 from torch import nn
 
 from methods.api import (
+    ALL_SCENARIOS,
     Access,
     Engine,
     LabelledImages,
@@ -156,10 +157,11 @@ class SelectiveSynapticDampening(UnlearningMethod):
 
     name = "ssd"
     needs = frozenset({Access.FORGET, Access.RETAIN})
+    scenarios = ALL_SCENARIOS  # works on the forget samples it is given: any forget set
     Config = SsdConfig
     paper = ("Foster et al., Fast Machine Unlearning Without Retraining Through Selective "
              "Synaptic Dampening, AAAI 2024")
-    style = MethodStyle(label="SSD", colour="#56b4e9", marker="P")
+    style = MethodStyle(label="SSD", colour="#fbafe4", marker="p")
 
     def unlearn(self, model: nn.Module, request: UnlearnRequest) -> nn.Module:
         forget_importance, full_importance = self.importances(model, request)
