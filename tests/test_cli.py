@@ -28,7 +28,7 @@ def _digest(path: Path) -> tuple[int, str]:
 
 
 @pytest.mark.parametrize("arguments, message", [
-    (["--methods", "nope"], "unknown method 'nope'; known: finetune, fisher, retrain, unsir"),
+    (["--methods", "nope"], "unknown method 'nope'; known: bad_teacher, boundary_shrink, finetune, fisher, l1_sparse, neggrad, random_label, retrain, salun, scrub, ssd, unsir"),
     (["--models", "nope"], "unknown model 'nope'"),
     (["--datasets", "nope"], "unknown data set 'nope'"),
     (["--forget", "10"], "out of range"),
