@@ -36,6 +36,8 @@ def test_the_estimate_grows_with_the_work(tiny_spec) -> None:
     from benchmark.core.engine import Engine
 
     groups, engine = expand(tiny_spec), Engine.for_device("cpu")
+    assert estimate(tiny_spec, groups, engine).seconds == 0.0  # too small to be worth timing
+    tiny_spec.made_for = "gpu"  # GPU presets are always timed
     short = estimate(tiny_spec, groups, engine)
     tiny_spec.train = TrainRecipe(epochs=40, batch_size=64, lr=0.05, augment=False)
     long = estimate(tiny_spec, groups, engine)

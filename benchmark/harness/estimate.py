@@ -4,7 +4,9 @@ For each (model, data set) the estimate times ``STEPS`` training steps at the re
 size (after one untimed step), which gives images per second here, then counts the images
 the run trains on: the original (epochs x training set) and one gold retrain per forget set
 (epochs x retain set), plus one evaluation pass over both splits per row (at three times
-the training rate, a forward pass being about a third of a training step). Methods and the
+the training rate, a forward pass being about a third of a training step). A run whose
+references need under ``SMALL_RUN_GFLOP`` by the models' FLOP counts is not timed at all
+(it takes seconds; the default preset is one). Methods and the
 relearn metric come on top, so the figure is a lower bound; cached originals and gold
 models make it an upper bound for those parts. It is meant to catch the hour-long surprise,
 not to schedule.
@@ -24,7 +26,9 @@ from benchmark.harness.grid import Group
 from benchmark.harness.spec import RunSpec
 
 STEPS = 3
-WARN_CPU_MINUTES = 30.0  # a preset made for a GPU that would take this long on a CPU: say so
+# Below this many training GFLOP (forward x 3, the references' images) a run is too small to
+# be worth timing steps for: a few seconds on any CPU. The default preset is about 30.
+SMALL_RUN_GFLOP = 200.0
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,8 @@ def estimate(spec: RunSpec, groups: list[Group], engine: Engine) -> Estimate:
     """Seconds the references' training and the evaluations of ``groups`` take at least."""
     rates: dict[str, float] = {}
     seconds = 0.0
+    if spec.made_for != "gpu" and _training_gflop(spec, groups) < SMALL_RUN_GFLOP:
+        return Estimate(0.0, {})
     for group in groups:
         key = f"{group.model}/{group.dataset}"
         recipe = spec.recipe_for(group.model, group.dataset)
@@ -56,6 +62,24 @@ def estimate(spec: RunSpec, groups: list[Group], engine: Engine) -> Estimate:
         rows = len(group.forget_sets) * (2 + len(group.methods))
         seconds += images / rates[key] + rows * (n_train + n_test) / (3 * rates[key])
     return Estimate(seconds, rates)
+
+
+def _training_gflop(spec: RunSpec, groups: list[Group]) -> float:
+    """Training GFLOP of the references from the models' forward FLOP counts (no timing)."""
+    from benchmark.harness.threads import forward_mflops
+
+    total = 0.0
+    for group in groups:
+        data = group.data
+        recipe = spec.recipe_for(group.model, group.dataset)
+        with torch.random.fork_rng():
+            model = group.model_factory(spec.model_kwargs.get(group.model, {}))(0)
+        mflops = forward_mflops(model, tuple(data.train_x.shape[1:]))
+        if mflops is None:
+            return float("inf")  # cannot count: time it
+        images = recipe.epochs * len(data.train_y) * (1 + len(group.forget_sets))
+        total += 3 * mflops * images / 1000
+    return total
 
 
 def _training_rate(group: Group, engine: Engine, batch_size: int, kwargs: dict) -> float:

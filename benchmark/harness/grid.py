@@ -24,7 +24,6 @@ from datasets.forget_sets import ForgetSet, parse_forget_sets
 from methods import METHODS, UnlearningMethod
 from methods import import_builtins as import_methods
 
-
 ALL_METHODS = "all"
 
 
