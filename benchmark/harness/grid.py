@@ -114,11 +114,17 @@ def validate_spec(spec: RunSpec) -> None:
             spec.recipe_for(model, dataset)  # bad per-model recipe tables fail now
 
 
-def expand(spec: RunSpec) -> list[Group]:
-    """Load each data set once, parse forget sets against it, and list the groups."""
+def expand(spec: RunSpec, data: dict[str, ImageDataset] | None = None) -> list[Group]:
+    """Load each data set once, parse forget sets against it, and list the groups.
+
+    ``data`` supplies data sets by name instead of loading them (tuning passes a view whose
+    test split is a validation split carved out of the training data).
+    """
     validate_spec(spec)
     source = DataSource(data_root=spec.data_root, cache_dir=str(spec.data_cache_dir()))
-    datasets = {name: limit_per_class(load_dataset(name, source), spec.data)
+    given = data or {}
+    datasets = {name: limit_per_class(given[name] if name in given else load_dataset(name, source),
+                                      spec.data)
                 for name in spec.datasets}
     groups = []
     for dataset_name, data in datasets.items():

@@ -35,6 +35,7 @@ from benchmark.harness.threads import choose_threads, forward_mflops
 from benchmark.harness.timing import speedup
 from benchmark.harness.unlearning import Outcome, timed_unlearn
 from benchmark.models import resolved_options
+from datasets.base import ImageDataset
 from datasets.forget_sets import ForgetSet
 from methods import METHODS
 
@@ -60,8 +61,12 @@ def run(spec: RunSpec, reporter: Reporter | None = None) -> list[dict[str, Any]]
     return run_grid(spec, reporter).rows
 
 
-def run_grid(spec: RunSpec, reporter: Reporter | None = None) -> RunOutcome:
-    """Run every cell of ``spec``; see the module docstring for what happens when."""
+def run_grid(spec: RunSpec, reporter: Reporter | None = None,
+             data: dict[str, ImageDataset] | None = None) -> RunOutcome:
+    """Run every cell of ``spec``; see the module docstring for what happens when.
+
+    ``data`` supplies data sets by name instead of loading them (see ``grid.expand``).
+    """
     reporter = reporter or Reporter.silent()
     engine = Engine.for_device(spec.device, spec.engine.precision, spec.engine.channels_last)
     validate_spec(spec)
@@ -69,7 +74,7 @@ def run_grid(spec: RunSpec, reporter: Reporter | None = None) -> RunOutcome:
     reporter.start()
     try:
         with reporter.phase("loading data sets"):
-            groups = expand(spec)
+            groups = expand(spec, data)
         check_free_space(spec, groups)
         _announce_cost(spec, groups, engine, reporter)
         artifacts = ArtifactStore(spec.checkpoint_dir(), "checkpoint cache folder")
