@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="keep each unlearned model's weights (for GradCAM in `report`)")
     run.add_argument("--threads", type=int, metavar="N",
                      help="intra-op CPU threads (default: 1 for small models, else the free cores)")
+    run.add_argument("--executor", choices=("local", "ray"),
+                     help="where groups run: this process (default) or a Ray cluster (pip install -e \".[ray]\")")
+    run.add_argument("--ray-address", help="Ray cluster to join, e.g. auto (default: start a local one)")
     run.add_argument("--quiet", action="store_true", help="no progress and no table")
 
     command("list", "list methods, models, data sets and presets")

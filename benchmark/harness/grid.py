@@ -86,6 +86,8 @@ def validate_names(spec: RunSpec) -> None:
         DATASETS.get(name)
     if not spec.seeds:
         raise UserError("no seed given; use --seeds 0 or --seeds 0,1,2")
+    if spec.executor not in ("local", "ray"):
+        raise UserError(f"unknown executor {spec.executor!r}; use local or ray")
     for seed in spec.seeds:
         check_seed(seed)
     for section in spec.method_settings:

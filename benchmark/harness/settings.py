@@ -20,7 +20,7 @@ from benchmark.harness.spec import RunSpec
 
 OPTION_SECTIONS = ("metrics", "data", "engine")  # RunSpec attributes holding a dataclass
 LIST_KEYS = ("methods", "models", "datasets", "forget")
-TEXT_KEYS = ("device", "data_root", "results", "cache_dir")
+TEXT_KEYS = ("device", "data_root", "results", "cache_dir", "executor", "ray_address")
 
 
 def preset_names() -> list[str]:

@@ -56,6 +56,9 @@ class RunSpec:
     preset: str | None = None
     # "gpu" for presets whose budget assumes one: running them on a CPU warns with an estimate.
     made_for: str | None = None
+    # Where groups run: "local" (this process) or "ray" (a Ray cluster; benchmark.harness.executors).
+    executor: str = "local"
+    ray_address: str | None = None  # None: start a local Ray instance; "auto": the running cluster
 
     def recipe_for(self, model: str, dataset: str) -> TrainRecipe:
         """The recipe of ``model`` on ``dataset`` under the precedence rule of this module."""

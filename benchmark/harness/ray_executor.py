@@ -1,0 +1,123 @@
+"""The Ray executor: one Ray task per (model, data set, seed) group.
+
+Each task loads its group's data, trains or loads the group's original, then measures its
+cells exactly as the local executor does (benchmark.harness.group_run), and returns the
+rows; the driver stores them as tasks finish, so the results database has one writer. A
+task asks for one GPU when the run uses CUDA, else ``engine.threads`` CPUs (at least one).
+
+Checkpoints: a worker writes to the run's cache folder when it can see it (one machine, or
+a folder shared by every node: NFS, a cluster file system). The driver leaves a marker file
+there, and a worker that does not find it caches in a temporary folder of its own and sends
+the new checkpoints back through Ray's object store; the driver saves them in its cache.
+
+A task that raises or whose worker dies becomes failure rows for its cells (with the error)
+and the grid goes on. Cells whose task had not finished when the driver was stopped are not
+stored, so the next run measures them again: resume works as with the local executor.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from benchmark.core.artifacts import ArtifactStore
+from benchmark.core.engine import Engine
+from benchmark.core.errors import UserError
+from benchmark.core.roles import GOLD_METHOD, Role
+from benchmark.harness.executors import Job, Sink, describe, failure_rows
+from benchmark.harness.grid import cell, expand
+from benchmark.harness.group_run import GroupRun
+from benchmark.harness.progress import Reporter
+from benchmark.harness.spec import RunSpec
+from datasets.base import ImageDataset
+
+MARKER_PREFIX = ".ray-shared-"
+
+
+class RecordingStore(ArtifactStore):
+    """An artifact store that also keeps what it saved, to send it back to the driver."""
+
+    def __init__(self, folder: str | Path) -> None:
+        super().__init__(folder)
+        self.saved: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = []
+
+    def save(self, kind: str, key: str, payload: dict[str, Any], meta: dict[str, Any]) -> Path:
+        self.saved.append((kind, key, {k: v.detach().cpu() if hasattr(v, "detach") else v
+                                       for k, v in payload.items()}, meta))
+        return super().save(kind, key, payload, meta)
+
+
+def run_group(spec: RunSpec, job_index: tuple[str, str, int], todo: set[str], marker: str,
+              data: dict[str, ImageDataset] | None) -> dict[str, Any]:
+    """The body of one Ray task: the rows of one group, and checkpoints if not shared."""
+    model, dataset, seed = job_index
+    one = dataclasses.replace(spec, models=[model], datasets=[dataset], seeds=[seed])
+    (group,) = expand(one, data)
+    engine = Engine.for_device(spec.device, spec.engine.precision, spec.engine.channels_last)
+    shared = (spec.checkpoint_dir() / marker).exists()
+    folder = spec.checkpoint_dir() if shared else Path(tempfile.mkdtemp(prefix="unlearn-ray-"))
+    store = RecordingStore(folder)
+    setup = (engine.device.type, engine.precision, engine.channels_last)
+    cells = [cell(one, group, f, m, setup) for f in group.forget_sets
+             for m in (Role.ORIGINAL.value, GOLD_METHOD, *group.methods)]
+    rows: list[dict[str, Any]] = []
+    GroupRun(one, group, engine, store, rows.append, Reporter.silent()).run(cells, todo)
+    return {"rows": rows, "checkpoints": [] if shared else store.saved, "folder": str(folder)}
+
+
+class RayExecutor:
+    """Groups as Ray tasks; rows stored by the driver as each task finishes."""
+
+    def __init__(self, address: str | None) -> None:
+        self.address = address
+
+    def run(self, spec: RunSpec, engine: Engine, jobs: list[Job], artifacts: ArtifactStore,
+            sink: Sink, reporter: Reporter, data: dict[str, ImageDataset] | None) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise UserError('--executor ray needs Ray: pip install -e ".[ray]"') from None
+        if not jobs:
+            return
+        if not ray.is_initialized():
+            ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
+        marker = f"{MARKER_PREFIX}{secrets.token_hex(8)}"
+        marker_path = artifacts.folder / marker
+        marker_path.touch()
+        resources = {"num_gpus": 1} if engine.device.type == "cuda" else \
+            {"num_cpus": max(1, spec.engine.threads)}
+        task = ray.remote(run_group).options(max_retries=0, **resources)
+        pending = {task.remote(spec, (j.group.model, j.group.dataset, j.group.seed), j.todo,
+                               marker, data): j for j in jobs}
+        try:
+            with reporter.phase(f"{len(jobs)} group(s) on Ray"):
+                while pending:
+                    done, _ = ray.wait(list(pending), num_returns=1)
+                    job = pending.pop(done[0])
+                    self._collect(ray, done[0], spec, engine, job, artifacts, sink)
+        finally:
+            marker_path.unlink(missing_ok=True)
+            for ref in pending:  # a stopped driver: unfinished groups are redone next time
+                ray.cancel(ref, force=True)
+
+    @staticmethod
+    def _collect(ray: Any, ref: Any, spec: RunSpec, engine: Engine, job: Job,
+                 artifacts: ArtifactStore, sink: Sink) -> None:
+        try:
+            result = ray.get(ref)
+        except Exception as error:  # the task raised, or its worker died
+            cause = getattr(error, "cause", None) or error
+            for row in failure_rows(spec, engine, job, describe(cause)):
+                sink(row)
+            return
+        for kind, key, payload, meta in result["checkpoints"]:
+            artifacts.save(kind, key, payload, meta)  # the driver's cache, for later runs
+        for row in result["rows"]:
+            if result["checkpoints"]:  # paths into the worker's folder now live in the driver's
+                row["artifacts"] = {k: v.replace(result["folder"], str(artifacts.folder))
+                                    if isinstance(v, str) else v
+                                    for k, v in row["artifacts"].items()}
+            sink(row)
