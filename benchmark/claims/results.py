@@ -10,7 +10,9 @@ from benchmark.claims.schema import ClaimSet
 from benchmark.core.errors import UserError
 from benchmark.core.roles import REFERENCE_ROLES
 from benchmark.harness.frames import rows_to_dataframe
+from benchmark.harness.grid import ALL_METHODS
 from benchmark.harness.progress import Reporter
+from methods import METHODS, import_builtins
 from benchmark.harness.runner import run
 from benchmark.harness.settings import read_preset, spec_from_preset
 from benchmark.harness.spec import RunSpec
@@ -29,6 +31,9 @@ def results_for(claimset: ClaimSet, db: str | None, device: str | None = None,
         raise UserError(f"claims {claimset.source!r} has no [run] table; pass --db RESULTS.sqlite")
     spec = spec_for_run(claimset, device, data_root)
     spec.rerun = rerun
+    if ALL_METHODS in spec.methods:
+        import_builtins()
+        spec.methods = METHODS.names()
     missing = sorted(claimset.used_methods - set(spec.methods) - set(REFERENCE_ROLES))
     if missing:  # say so before a long run, not as NO DATA after it
         raise UserError(f"claims {claimset.source!r} use {', '.join(missing)}, which [run] does "
