@@ -151,6 +151,10 @@ def gradcam_figure(frame: pd.DataFrame, notes: list[str]) -> Figure:
     """Grid per model/data set: input images on top, one row of heatmaps per model."""
     if "artifacts" not in frame:
         raise SkipPart(f"the results record no model files; {SAVE_HINT}")
+    try:
+        import pytorch_grad_cam  # noqa: F401  (an optional extra: it pulls in OpenCV)
+    except ImportError:
+        raise SkipPart('GradCAM needs the grad-cam package: pip install -e ".[gradcam]"') from None
     labels = dict(zip(frame["method"], frame["method_label"], strict=True))
     blocks = []
     without_weights = False

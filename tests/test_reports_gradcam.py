@@ -15,3 +15,22 @@ def test_missing_weights_name_the_save_models_flag() -> None:
         gradcam_figure(frame_of(cell()), notes)  # no row has a saved model file
     assert any("`python -m benchmark run --save-models`" in n for n in notes)
     assert not any("save_models" in n or "preset" in n for n in notes)
+
+
+def test_without_the_gradcam_extra_the_figure_is_skipped_with_how_to_install(monkeypatch) -> None:
+    import builtins
+
+    import pandas as pd
+
+    real_import = builtins.__import__
+
+    def no_gradcam(name, *args, **kwargs):
+        if name.startswith("pytorch_grad_cam"):
+            raise ImportError("No module named 'pytorch_grad_cam'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_gradcam)
+    frame = pd.DataFrame({"artifacts": [{}], "method": ["unsir"], "method_label": ["UNSIR"],
+                          "combo": ["smallcnn / digits"]})
+    with pytest.raises(SkipPart, match=r'pip install -e "\.\[gradcam\]"'):
+        gradcam_figure(frame, [])
