@@ -16,7 +16,7 @@ from reports.frame import (
     require,
     settings,
 )
-from reports.stats import t_interval
+from reports.stats import percent_interval
 from reports.style import (
     PANEL_HEIGHT,
     label_grouped_bars,
@@ -85,7 +85,7 @@ def forget_count_figure(frame: pd.DataFrame, notes: list[str]) -> Figure:
             sns.lineplot(data=data, x="n_forget", y="accuracy", hue="method_label",
                          hue_order=order, palette=palette, style="method_label",
                          style_order=order, markers=markers, dashes=line_dashes(labels),
-                         errorbar=t_interval,
+                         errorbar=percent_interval,
                          err_style="bars", err_kws={"capsize": 3}, legend=False, ax=ax)
             ax.set_xticks(sizes)
             ax.set(title=f"{combo}: {SPLITS[column].lower()}", xlabel="Number of forgotten classes",

@@ -43,6 +43,13 @@ def t_interval(values: pd.Series) -> tuple[float, float]:
     return mean - half, mean + half
 
 
+def percent_interval(values: pd.Series) -> tuple[float, float]:
+    """The t interval clipped to 0..100: an accuracy or rate in % cannot leave that range
+    (with few seeds the t interval of a mean near 100 % otherwise would)."""
+    low, high = t_interval(values)
+    return max(low, 0.0), min(high, 100.0)
+
+
 def mean_ci(values: pd.Series, scale: float = 1.0, fmt: str = ".1f") -> str:
     """"m ± h" (h: half-width of the 95 % interval); just "m" for one value; "–" for none.
 

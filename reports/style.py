@@ -25,7 +25,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from reports.identity import is_gold  # noqa: E402
-from reports.stats import half_width, t_interval  # noqa: E402
+from reports.stats import half_width, percent_interval  # noqa: E402
 
 LEGEND_TITLE = "Method († zero-glance)"
 RETRAIN_DASHES = (4, 2)
@@ -102,7 +102,7 @@ def percent_bars(ax: Axes, rows: pd.DataFrame, columns: dict[str, str], group: s
                  value: str, order: Sequence[str], palette: dict) -> pd.DataFrame:
     """Bars of fraction ``columns`` (shown by their labels) in %, one hue per method.
 
-    Mean over seeds with its 95 % t interval; returns the long frame so callers can label or
+    Mean over seeds with its 95 % t interval (clipped to 0-100 %); returns the long frame so callers can label or
     annotate bars.
     """
     long = rows.melt(id_vars=["method_label", "seed"], value_vars=list(columns),
@@ -110,7 +110,7 @@ def percent_bars(ax: Axes, rows: pd.DataFrame, columns: dict[str, str], group: s
     long[group] = long[group].map(columns)
     long[value] *= 100
     sns.barplot(data=long, x=group, y=value, hue="method_label", hue_order=order,
-                order=list(columns.values()), palette=palette, errorbar=t_interval, capsize=0.15,
+                order=list(columns.values()), palette=palette, errorbar=percent_interval, capsize=0.15,
                 err_kws={"linewidth": 1.0, "color": "black"}, edgecolor="black",
                 linewidth=0.5, legend=False, ax=ax)
     return long
