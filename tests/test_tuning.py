@@ -221,3 +221,20 @@ def test_tune_bad_input_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str
     assert main(["tune", "--methods", "unsir"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "unlearning-bench[tune]" in err
+
+
+def test_shipped_tuned_files_cover_every_tunable_method_with_one_budget() -> None:
+    from benchmark.tuning.files import read_tuned
+
+    import_builtins()
+    files = {table["tuned"]["method"]: table for _, table, _ in read_tuned(["default"])}
+    assert set(files) == {m for m in METHODS.names() if METHODS.get(m).search_space}
+    assert len({(f["search"]["trials"], f["search"]["sampler_seed"], f["validation"]["fraction"],
+                 f["validation"]["seed"]) for f in files.values()}) == 1
+    for method, table in files.items():
+        space = METHODS.get(method).search_space
+        assert set(table["best"]) == set(space) and len(table["trial"]) == table["search"]["trials"]
+        for key, value in table["best"].items():
+            param = space[key]
+            assert value in param.options if isinstance(param, Choice) \
+                else param.low <= value <= param.high
