@@ -35,11 +35,13 @@ def run(preset: str = "default", *, methods: Iterable[str] | None = None,
         forget: str | Iterable[str] | None = None, seeds: Iterable[int] | None = None,
         device: str | None = None, data_root: str | None = None, results: str | None = None,
         cache_dir: str | None = None, settings: Mapping[str, Any] | Iterable[str] | None = None,
-        threads: int | None = None, rerun: bool = False, save_models: bool = False,
+        threads: int | None = None, tuned: Iterable[str] | None = None, rerun: bool = False,
+        save_models: bool = False,
         show_progress: bool = False, layers: bool = False, details: bool = False) -> pd.DataFrame:
     """Run ``preset`` with CLI-flag overrides; the rows of this run as a flat DataFrame.
 
-    ``settings`` is ``{"unsir.impair_lr": 0.05}`` or ``["unsir.impair_lr=0.05"]`` (``--set``).
+    ``settings`` is ``{"unsir.impair_lr": 0.05}`` or ``["unsir.impair_lr=0.05"]`` (``--set``);
+    ``tuned`` names tuned files as ``--tuned`` does (``["default"]``: the shipped ones).
     Bad input raises ``benchmark.core.errors.UserError`` with the CLI's one-line message.
     """
     from benchmark.cli.run import spec_from_args
@@ -53,7 +55,8 @@ def run(preset: str = "default", *, methods: Iterable[str] | None = None,
         forget=[forget] if isinstance(forget, str) else _list(forget),
         seeds=None if seeds is None else [int(s) for s in seeds], device=device,
         data_root=data_root, results=results, cache_dir=cache_dir,
-        settings=list(settings or []), threads=threads, rerun=rerun, save_models=save_models)
+        settings=list(settings or []), threads=threads, tuned=_list(tuned), rerun=rerun,
+        save_models=save_models)
     spec = spec_from_args(args)
     outcome = run_grid(spec, Reporter.rich() if show_progress else Reporter.silent())
     return flat_frame(outcome.rows, layers=layers, details=details)

@@ -33,7 +33,8 @@ What is here: the interface (``UnlearningMethod``, ``UnlearnRequest``, ``Access`
 the device (``LabelledImages``, ``TiledImages``, ``Normalizer``, ``Augment``,
 ``balanced_subset``, ``class_mask``), ``Engine`` (device, precision), seeded generators, ``progress`` (report steps of long
 work: the harness shows them with an ETA),
-hyperparameter ranges (``setting``) and ``classifier_head`` (the logit layer of any
+hyperparameter ranges (``setting``), search spaces for the tuner (``Float``, ``LogFloat``,
+``Int``, ``Choice``, each with its ``source``) and ``classifier_head`` (the logit layer of any
 registered model).
 """
 
@@ -42,6 +43,7 @@ from benchmark.core.engine import Engine
 from benchmark.core.errors import DataAccessError
 from benchmark.core.progress import progress
 from benchmark.core.scenarios import ALL_SCENARIOS, Scenario
+from benchmark.core.search_space import Choice, Float, Int, LogFloat, Param
 from benchmark.core.seeding import derive_seed, seeded_generator
 from benchmark.core.tensors import (
     Augment,
@@ -71,8 +73,9 @@ from methods.interface import (
 )
 
 __all__ = [
-    "ALL_SCENARIOS", "METHODS", "Access", "Scenario", "Augment", "DataAccessError", "Engine", "LabelledImages",
-    "MethodStyle", "Normalizer", "SubsetProvider", "TiledImages", "TrainRecipe",
+    "ALL_SCENARIOS", "METHODS", "Access", "Scenario", "Augment", "Choice", "DataAccessError",
+    "Engine", "Float", "Int", "LabelledImages", "LogFloat", "MethodStyle", "Normalizer", "Param",
+    "SubsetProvider", "TiledImages", "TrainRecipe",
     "UnlearnRequest", "UnlearningMethod", "balanced_subset", "class_mask", "classifier_head",
     "derive_seed", "make_optimizer", "mean_loss", "predict_logits", "progress", "register_method",
     "seeded_generator", "setting", "train_epoch", "train_with_recipe",

@@ -59,6 +59,9 @@ from methods._steps import distill_kl, forward, index_batches, soft_targets, ste
 from methods.api import (
     ALL_SCENARIOS,
     Access,
+    Float,
+    Int,
+    LogFloat,
     MethodStyle,
     UnlearningMethod,
     UnlearnRequest,
@@ -88,6 +91,13 @@ class BadTeacher(UnlearningMethod):
     needs = frozenset({Access.RETAIN, Access.FORGET})
     scenarios = ALL_SCENARIOS  # uses the forget samples' own labels: any forget set
     Config = BadTeacherConfig
+    search_space = {
+        "lr": LogFloat(3e-5, 1e-3,
+                    source="ours: around the notebook's 1e-4; at 1e-3 the student collapsed on digits"),
+        "epochs": Int(1, 8, source="ours: the notebook's 1 up to 8"),
+        "retain_fraction": Float(0.1, 1.0, source="ours: around the notebook's 0.3"),
+        "temperature": LogFloat(0.5, 4.0, source="ours: around the notebook's 1"),
+    }
     paper = "Chundawat et al., Can Bad Teaching Induce Forgetting?, AAAI 2023"
     style = MethodStyle(label="Bad Teacher", colour="#cc78bc", marker="*")
 

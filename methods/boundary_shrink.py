@@ -59,7 +59,10 @@ from methods.api import (
     ALL_SCENARIOS,
     Access,
     Engine,
+    Float,
+    Int,
     LabelledImages,
+    LogFloat,
     MethodStyle,
     Normalizer,
     UnlearningMethod,
@@ -134,6 +137,12 @@ class BoundaryShrink(UnlearningMethod):
     needs = frozenset({Access.FORGET})
     scenarios = ALL_SCENARIOS  # works on the forget samples it is given: any forget set
     Config = BoundaryShrinkConfig
+    search_space = {
+        "lr": LogFloat(1e-5, 1e-2,
+                    source="ours: the authors' 1e-5 up to a decade above the digits preset's 1e-3"),
+        "bound": Float(0.02, 0.3, source="ours: around the authors' 0.1"),
+        "epochs": Int(1, 10, source="ours: up to the authors' 10"),
+    }
     paper = ("Chen et al., Boundary Unlearning: Rapid Forgetting of Deep Networks via "
              "Shifting the Decision Boundary, CVPR 2023")
     style = MethodStyle(label="Boundary shrink", colour="#17becf", marker="d")

@@ -23,6 +23,9 @@ from torch import nn
 from methods.api import (
     ALL_SCENARIOS,
     Access,
+    Choice,
+    Int,
+    LogFloat,
     MethodStyle,
     UnlearningMethod,
     UnlearnRequest,
@@ -50,6 +53,12 @@ class Finetune(UnlearningMethod):
     needs = frozenset({Access.RETAIN})
     scenarios = ALL_SCENARIOS  # defined for any set of samples
     Config = FinetuneConfig
+    search_space = {
+        "epochs": Int(1, 10, source="ours: 1 to twice the default 5"),
+        "lr": LogFloat(2e-3, 2e-1, source="ours: a decade either side of the default 0.02"),
+        "batch_size": Choice((64, 128, 256),
+                  source="ours: the default 256 and the 64 the digits preset gives others"),
+    }
     paper = "Fine-tuning baseline (Golatkar et al., CVPR 2020)"
     style = MethodStyle(label="Fine-tune", colour="#029e73", marker="v")
 

@@ -66,6 +66,7 @@ from torch import nn
 
 from methods.api import (
     Access,
+    LogFloat,
     MethodStyle,
     Scenario,
     UnlearningMethod,
@@ -166,6 +167,14 @@ class FisherForgetting(UnlearningMethod):
     needs = frozenset({Access.RETAIN})
     scenarios = frozenset({Scenario.CLASSES})  # it zeroes the forget classes' head rows
     Config = FisherConfig
+    search_space = {
+        "alpha": LogFloat(1e-8, 1e-5,
+                    source="ours: around the SSD reference's 1e-6 (a decade above, two below)"),
+        "forget_row_var": LogFloat(1e-6, 1e-2,
+                    source="ours: two decades either side of the reference's 1e-4"),
+        "head_var_scale": LogFloat(1.0, 100.0,
+                    source="ours: a decade either side of the reference's 10"),
+    }
     paper = "Golatkar et al., Eternal Sunshine of the Spotless Net, CVPR 2020"
     style = MethodStyle(label="Fisher", colour="#de8f05", marker="^")
 

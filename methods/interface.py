@@ -20,6 +20,7 @@ from benchmark.core.engine import Engine
 from benchmark.core.errors import DataAccessError, UserError
 from benchmark.core.registry import Registry
 from benchmark.core.scenarios import Scenario
+from benchmark.core.search_space import Param
 from benchmark.core.tensors import LabelledImages, Normalizer
 from benchmark.core.training import TrainRecipe
 
@@ -113,7 +114,8 @@ class UnlearningMethod(ABC):
     """Base class: subclasses set ``name``, ``needs``, ``Config`` and implement ``unlearn``.
 
     Methods never compute metrics or time themselves; the harness does both, the same way
-    for all methods. ``style`` (optional) says how reports draw the method.
+    for all methods. ``style`` (optional) says how reports draw the method; ``search_space``
+    (optional) what the tuner may vary.
     """
 
     name: ClassVar[str]
@@ -123,6 +125,9 @@ class UnlearningMethod(ABC):
     style: ClassVar[MethodStyle | None] = None
     # The forgetting scenarios the method is defined for; others get a skipped row.
     scenarios: ClassVar[frozenset[Scenario]] = frozenset({Scenario.CLASSES})
+    # What `python -m benchmark tune` may search: Config field -> range with its source
+    # (benchmark.core.search_space). Empty: the method is not tunable.
+    search_space: ClassVar[dict[str, Param]] = {}
 
     def __init__(self, config: Any | None = None) -> None:
         self.config = config if config is not None else self.Config()

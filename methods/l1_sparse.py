@@ -55,6 +55,8 @@ from methods._augment import recipe_augment
 from methods.api import (
     ALL_SCENARIOS,
     Access,
+    Int,
+    LogFloat,
     MethodStyle,
     UnlearningMethod,
     UnlearnRequest,
@@ -125,6 +127,13 @@ class L1Sparse(UnlearningMethod):
     needs = frozenset({Access.RETAIN})
     scenarios = ALL_SCENARIOS  # works on the forget samples it is given: any forget set
     Config = L1SparseConfig
+    search_space = {
+        "lr": LogFloat(1e-3, 1e-1,
+                    source="ours: around the README's 0.01 and the digits preset's 0.05"),
+        "alpha": LogFloat(1e-5, 1e-2,
+                    source="ours: around the Scissorhands scripts' 1e-4 (digits preset: 5e-4)"),
+        "epochs": Int(2, 10, source="ours: up to the README's 10"),
+    }
     paper = "Jia et al., Model Sparsity Can Simplify Machine Unlearning, NeurIPS 2023"
     style = MethodStyle(label="l1-sparse", colour="#ece133", marker="<")
 

@@ -56,6 +56,9 @@ from methods._steps import forward, index_batches, step
 from methods.api import (
     ALL_SCENARIOS,
     Access,
+    Float,
+    Int,
+    LogFloat,
     MethodStyle,
     UnlearningMethod,
     UnlearnRequest,
@@ -88,6 +91,13 @@ class NegGrad(UnlearningMethod):
     needs = frozenset({Access.RETAIN, Access.FORGET})
     scenarios = ALL_SCENARIOS  # uses the forget samples' own labels: any forget set
     Config = NegGradConfig
+    search_space = {
+        "alpha": Float(0.8, 0.9999,
+                 source="ours: from the notebooks' 0.9999 down past the digits preset's 0.95"),
+        "lr": LogFloat(1e-3, 1e-1,
+                    source="ours: around the notebook's 0.01 and the digits preset's 0.05"),
+        "epochs": Int(1, 10, source="ours: up to the digits preset's 10 (notebooks: 5)"),
+    }
     paper = "NegGrad+ baseline of Kurmanji et al., Towards Unbounded Machine Unlearning, NeurIPS 2023"
     style = MethodStyle(label="NegGrad+", colour="#d55e00", marker="X")
 

@@ -49,7 +49,9 @@ from torch import nn
 from methods.api import (
     ALL_SCENARIOS,
     Access,
+    Int,
     LabelledImages,
+    LogFloat,
     MethodStyle,
     UnlearningMethod,
     UnlearnRequest,
@@ -89,6 +91,11 @@ class RandomLabel(UnlearningMethod):
     needs = frozenset({Access.RETAIN, Access.FORGET})
     scenarios = ALL_SCENARIOS  # uses the forget samples' own labels: any forget set
     Config = RandomLabelConfig
+    search_space = {
+        "lr": LogFloat(1e-5, 1e-2,
+                    source="ours: the reference's 1e-4 and the digits preset's 1e-3, a decade beyond each"),
+        "epochs": Int(1, 5, source="ours: 1 to 5 around the reference's 3"),
+    }
     paper = "Graves et al., Amnesiac Machine Learning, AAAI 2021 (random-label baseline)"
     style = MethodStyle(label="Random labels", colour="#ca9161", marker="P")
 

@@ -63,7 +63,10 @@ from methods.api import (
     ALL_SCENARIOS,
     Access,
     Engine,
+    Float,
+    Int,
     LabelledImages,
+    LogFloat,
     MethodStyle,
     Normalizer,
     UnlearningMethod,
@@ -168,6 +171,12 @@ class Salun(UnlearningMethod):
     needs = frozenset({Access.FORGET, Access.RETAIN})
     scenarios = ALL_SCENARIOS  # works on the forget samples it is given: any forget set
     Config = SalunConfig
+    search_space = {
+        "lr": LogFloat(1e-3, 1e-1,
+                    source="ours: around the README's 0.013 and the digits preset's 0.03"),
+        "mask_fraction": Float(0.1, 0.9, source="ours: around the README's 0.5"),
+        "epochs": Int(2, 10, source="ours: up to the README's 10"),
+    }
     paper = ("Fan et al., SalUn: Empowering Machine Unlearning via Gradient-based Weight "
              "Saliency in Both Image Classification and Generation, ICLR 2024")
     style = MethodStyle(label="SalUn", colour="#8c564b", marker=">")

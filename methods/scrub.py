@@ -54,6 +54,8 @@ from methods._steps import distill_kl, forward, index_batches, soft_targets, ste
 from methods.api import (
     ALL_SCENARIOS,
     Access,
+    Int,
+    LogFloat,
     MethodStyle,
     UnlearningMethod,
     UnlearnRequest,
@@ -88,6 +90,12 @@ class Scrub(UnlearningMethod):
     needs = frozenset({Access.RETAIN, Access.FORGET})
     scenarios = ALL_SCENARIOS  # uses the forget samples' own labels: any forget set
     Config = ScrubConfig
+    search_space = {
+        "lr": LogFloat(5e-4, 5e-2,
+                    source="ours: the notebook's 5e-4 up to 0.05 (digits preset: 0.01)"),
+        "epochs": Int(1, 5, source="ours: around the notebook's 3"),
+        "max_epochs": Int(1, 3, source="ours: around the notebook's 2"),
+    }
     paper = "Kurmanji et al., Towards Unbounded Machine Unlearning, NeurIPS 2023"
     style = MethodStyle(label="SCRUB", colour="#56b4e9", marker="h")
 

@@ -62,6 +62,7 @@ from methods.api import (
     Access,
     Engine,
     LabelledImages,
+    LogFloat,
     MethodStyle,
     Normalizer,
     UnlearningMethod,
@@ -159,6 +160,12 @@ class SelectiveSynapticDampening(UnlearningMethod):
     needs = frozenset({Access.FORGET, Access.RETAIN})
     scenarios = ALL_SCENARIOS  # works on the forget samples it is given: any forget set
     Config = SsdConfig
+    search_space = {
+        "selection_weighting": LogFloat(0.5, 10.0,
+                    source="ours: up to the paper's 10 (which selects nothing for a 10 % forget set)"),
+        "dampening_constant": LogFloat(0.1, 10.0,
+                    source="ours: a decade either side of the paper's 1"),
+    }
     paper = ("Foster et al., Fast Machine Unlearning Without Retraining Through Selective "
              "Synaptic Dampening, AAAI 2024")
     style = MethodStyle(label="SSD", colour="#fbafe4", marker="p")

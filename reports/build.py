@@ -9,6 +9,7 @@ Layout of ``out``::
     tables/paper_layout.md|tex|csv  the UNSIR paper's layout (Dr/Df before and after, time)
     tables/failed_cells.csv         only when some cell failed (its error in full)
     tables/warnings.csv             only when some row recorded a warning
+    tables/default_vs_tuned.csv     only when some row ran with tuned settings (`run --tuned`)
 
 Figures and statistics see only the rows whose cell succeeded; failed cells are listed.
 
@@ -34,6 +35,7 @@ from reports.style import apply_style, save_figure
 from reports.summary import summary_table
 from reports.tables import Table, paper_table, to_html, to_latex, to_markdown
 from reports.timing import mixed_setups_note
+from reports.tuned import tuned_table
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +71,8 @@ def write_report(frame: pd.DataFrame, source: str, out: Path) -> list[Path]:
         else:
             _remove_stale(figures_dir, definition.name)  # an old file would contradict the page
         entries.append(entry)
-    outcomes = outcome_tables(frame)
+    # Failed cells, warnings and default-vs-tuned follow the summary, each only when it has lines.
+    outcomes = outcome_tables(frame) + [t for t in (tuned_table(frame),) if t is not None]
     table_sections = []
     for table, sections in ((summary_table(frame), outcomes), (paper_table(frame), [])):
         files = write_table(table, tables_dir, sections)

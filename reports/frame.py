@@ -7,7 +7,8 @@ Figures and means use :func:`usable` rows only.
 
 Here we add what every figure shares (each method's label, colour and marker, read once from
 the method classes so they agree across figures; the setting title; the timing setup),
-coerce metric columns to numbers (JSON nulls arrive as ``None`` in object columns), and
+coerce metric columns to numbers (JSON nulls arrive as ``None`` in object columns), show rows
+run with tuned settings as a variant of their method (``reports.identity.variant``), and
 offer :func:`has_metric` so each figure can skip cleanly when its data is absent.
 """
 from __future__ import annotations
@@ -21,7 +22,13 @@ import pandas as pd
 from benchmark.core.errors import UserError
 from benchmark.harness.schema import STATUS_OK
 from benchmark.harness.store import load_dataframe
-from reports.identity import method_display, method_markers, method_order, method_palette
+from reports.identity import (
+    method_display,
+    method_markers,
+    method_order,
+    method_palette,
+    variant,
+)
 from reports.stats import half_width
 from reports.timing import setup_labels
 
@@ -59,6 +66,9 @@ def prepare(frame: pd.DataFrame) -> pd.DataFrame:
             frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
     frame["forget"] = frame["forget"].astype(str)
     _outcome_columns(frame)
+    if "tuned_from" in frame:  # tuned rows are a variant of their own ("UNSIR (tuned)")
+        frame["method"] = [variant(m, t) for m, t in zip(frame["method"], frame["tuned_from"],
+                                                          strict=True)]
     frame["timing_setup"] = setup_labels(frame)
     if "n_forget" not in frame:
         frame["n_forget"] = frame["forget"].str.count(",") + 1

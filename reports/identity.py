@@ -7,6 +7,10 @@ neutral light-grey look of its own here, and a method that is in the results but
 registered, which is shown under its stored name. Whatever a method leaves undeclared
 (colour, marker) is taken from the palette, skipping every colour and marker some
 registered method declares, so an undeclared method never looks like a declared one.
+
+A method run with tuned settings (``run --tuned``) is its own variant, ``<method>+tuned``
+(:func:`variant`): labelled "<label> (tuned)", drawn with the method's marker in a darker
+shade of its colour, and listed right after the method, so default and tuned sit side by side.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 import seaborn as sns
-from matplotlib.colors import to_hex
+from matplotlib.colors import to_hex, to_rgb
 
 from benchmark.core.errors import UnknownNameError
 from benchmark.core.roles import GOLD_METHOD, REFERENCE_ROLES, Role
@@ -33,10 +37,26 @@ _CB = sns.color_palette("colorblind")
 PALETTE = tuple(to_hex(_CB[i]) for i in (0, 1, 2, 3, 4, 5, 6, 8, 9))
 SPARE_PALETTE = tuple(to_hex(c) for c in sns.color_palette("husl", 12))
 MARKERS = ("o", "s", "D", "^", "v", "P", "X", "*", "<", ">")
+TUNED_SUFFIX = "+tuned"  # the variant key of a method run with a tuned file's settings
+TUNED_SHADE = 0.6  # the tuned variant's colour: the method's, each channel times this
+
+
+def variant(method: str, tuned_from: object) -> str:
+    """The key a row is shown under: ``method``, or ``method+tuned`` for tuned settings."""
+    return method + TUNED_SUFFIX if isinstance(tuned_from, str) and tuned_from else method
+
+
+def base_method(key: str) -> str:
+    """The method of a variant key (``unsir+tuned`` -> ``unsir``)."""
+    return key.removesuffix(TUNED_SUFFIX)
 
 
 def method_style(method: str) -> MethodStyle:
     """The declared look of ``method``; its name as label when it is not registered."""
+    if method.endswith(TUNED_SUFFIX):
+        base = method_style(base_method(method))
+        colour = base.colour and to_hex(tuple(TUNED_SHADE * c for c in to_rgb(base.colour)))
+        return MethodStyle(label=f"{base.label} (tuned)", colour=colour, marker=base.marker)
     if method in REFERENCE_STYLES:
         return REFERENCE_STYLES[method]
     import_builtins()
@@ -58,10 +78,15 @@ def is_gold(method: str) -> bool:
 
 
 def method_order(methods: Iterable[str]) -> list[str]:
-    """The reference roles first (original, retrain), then the methods as first seen."""
+    """The reference roles first (original, retrain), then the methods as first seen, each
+    tuned variant right after its method."""
     seen = list(dict.fromkeys(methods))
     head = [m for m in REFERENCE_ROLES if m in seen]
-    return head + [m for m in seen if m not in head]
+    rest = [m for m in seen if m not in head]
+    first: dict[str, int] = {}
+    for index, key in enumerate(rest):
+        first.setdefault(base_method(key), index)
+    return head + sorted(rest, key=lambda m: (first[base_method(m)], m != base_method(m)))
 
 
 def _declared() -> list[MethodStyle]:

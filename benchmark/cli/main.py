@@ -1,4 +1,4 @@
-"""The command line: ``python -m benchmark run | list | report | check | export | verify-gpu``.
+"""The command line: ``python -m benchmark run | tune | list | report | check | export | verify-gpu``.
 
 Errors a user can cause print one line (``error: ...``) and exit with status 2.
 """
@@ -72,6 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
                      help="override: method.key=value, train.key=value, metrics.key=value, "
                      "data.key=value or engine.key=value (repeatable)")
+    run.add_argument("--tuned", action="append", metavar="NAME",
+                     help="apply a tuned file's [best] settings (from `tune`): a shipped name "
+                     "like default/unsir-smallcnn-digits, a shipped folder like default, a .toml "
+                     "path or a folder of them (repeatable; --set still wins)")
     run.add_argument("--rerun", action="store_true", help="re-measure cells already stored")
     run.add_argument("--save-models", action="store_true",
                      help="keep each unlearned model's weights (for GradCAM in `report`)")
@@ -81,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="where groups run: this process (default) or a Ray cluster (pip install -e \".[ray]\")")
     run.add_argument("--ray-address", help="Ray cluster to join, e.g. auto (default: start a local one)")
     run.add_argument("--quiet", action="store_true", help="no progress and no table")
+
+    from benchmark.cli.tune import add_tune_parser
+
+    add_tune_parser(command("tune", "search each method's hyperparameters on a validation split"))
 
     command("list", "list methods, models, data sets and presets")
 
@@ -132,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
             from benchmark.cli.run import command_run
 
             return command_run(args)
+        if args.command == "tune":
+            from benchmark.cli.tune import command_tune
+
+            return command_tune(args)
         if args.command == "list":
             from benchmark.cli.listing import command_list
 

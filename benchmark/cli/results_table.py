@@ -30,7 +30,8 @@ def results_table(rows: list[dict[str, Any]]) -> Table:
         m = row["metrics"]
         speedup = m.get("speedup_vs_retrain")
         status = row.get("status")
-        method = row["method"] + (" [red](failed)[/red]" if status == STATUS_FAILED
+        tuned = " (tuned)" if (row.get("spec") or {}).get("tuned_from") else ""
+        method = row["method"] + tuned + (" [red](failed)[/red]" if status == STATUS_FAILED
                                   else " [dim](skipped)[/dim]" if status == STATUS_SKIPPED
                                   else " [yellow](!)[/yellow]" if row.get("warnings") else "")
         table.add_row(

@@ -1,8 +1,10 @@
-"""``python -m benchmark run``: a preset, then CLI flags on top, then the runner."""
+"""``python -m benchmark run``: a preset, then CLI flags (``--tuned`` files, then ``--set``) on
+top, then the runner."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from benchmark.cli.results_table import print_results
 from benchmark.core.config import parse_assignments
@@ -29,6 +31,12 @@ def spec_from_args(args: argparse.Namespace) -> RunSpec:
         value = getattr(args, name, None)
         if value is not None:
             setattr(spec, name, value)
+    tuned = getattr(args, "tuned", None)
+    if tuned:  # over the preset's method settings, under --set
+        from benchmark.tuning.files import apply_tuned
+
+        for note in apply_tuned(spec, unique(tuned)):
+            print(f"note: {note}", file=sys.stderr)
     spec.rerun = bool(getattr(args, "rerun", False))
     spec.save_models = spec.save_models or bool(getattr(args, "save_models", False))
     for section, values in parse_assignments(getattr(args, "settings", []) or []).items():

@@ -29,6 +29,8 @@ def flat_record(row: dict[str, Any]) -> dict[str, Any]:
     record["status"] = row.get("status") or STATUS_OK
     record["error"] = row.get("error")
     record["warnings"] = list(row.get("warnings") or [])
+    # The tuned file a method's settings came from (`run --tuned`); None: the preset's.
+    record["tuned_from"] = (row.get("spec") or {}).get("tuned_from")
     return record
 
 

@@ -47,6 +47,8 @@ class RunSpec:
     train_overrides: dict[str, Any] = field(default_factory=dict)
     model_kwargs: dict[str, dict[str, Any]] = field(default_factory=dict)
     method_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Method -> the tuned file its settings came from (``run --tuned``); rows record it.
+    tuned: dict[str, str] = field(default_factory=dict)
     metrics: MetricOptions = field(default_factory=MetricOptions)
     data: DataOptions = field(default_factory=DataOptions)
     engine: EngineOptions = field(default_factory=EngineOptions)
