@@ -31,12 +31,13 @@ REFERENCE_STYLES = {Role.ORIGINAL.value: ORIGINAL_STYLE}
 
 ZERO_GLANCE_MARK = " †"  # appended to zero-glance methods (they never see forget samples)
 
-# Colours for methods that declare none: seaborn's colour-blind palette without its grey
+# Colours for methods that declare none: seaborn's colour-blind palette, then its "dark"
+# one (the built-in methods already take most of the first), both without their grey
 # (index 7), which could be confused with the original's.
-_CB = sns.color_palette("colorblind")
-PALETTE = tuple(to_hex(_CB[i]) for i in (0, 1, 2, 3, 4, 5, 6, 8, 9))
+_CB, _DARK = sns.color_palette("colorblind"), sns.color_palette("dark")
+PALETTE = tuple(dict.fromkeys(to_hex(p[i]) for p in (_CB, _DARK) for i in (0, 1, 2, 3, 4, 5, 6, 8, 9)))
 SPARE_PALETTE = tuple(to_hex(c) for c in sns.color_palette("husl", 12))
-MARKERS = ("o", "s", "D", "^", "v", "P", "X", "*", "<", ">")
+MARKERS = ("o", "s", "D", "^", "v", "P", "X", "*", "<", ">", "p", "d", "h", "H", "8")
 TUNED_SUFFIX = "+tuned"  # the variant key of a method run with a tuned file's settings
 TUNED_SHADE = 0.6  # the tuned variant's colour: the method's, each channel times this
 

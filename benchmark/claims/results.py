@@ -12,11 +12,11 @@ from benchmark.core.roles import REFERENCE_ROLES
 from benchmark.harness.frames import rows_to_dataframe
 from benchmark.harness.grid import ALL_METHODS
 from benchmark.harness.progress import Reporter
-from methods import METHODS, import_builtins
 from benchmark.harness.runner import run
 from benchmark.harness.settings import read_preset, spec_from_preset
 from benchmark.harness.spec import RunSpec
 from benchmark.harness.store import load_dataframe
+from methods import METHODS, import_builtins
 
 DEFAULT_CLAIMS_RESULTS = "results/claims.sqlite"
 
