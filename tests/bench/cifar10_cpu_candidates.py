@@ -59,6 +59,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=0.1)
     parser.add_argument("--only", help="index of one candidate")
     parser.add_argument("--only-speed", action="store_true")
+    parser.add_argument("--steps", type=int, default=200, help="timed steps for --only-speed")
     args = parser.parse_args()
     data = load_dataset("cifar10", DataSource(args.data_root))
     engine = Engine.for_device("cpu")
@@ -68,7 +69,7 @@ def main() -> None:
     for name, kwargs in chosen:
         record = {"model": name, "options": kwargs, "threads": torch.get_num_threads()}
         if args.only_speed:
-            record["images_per_s"] = round(speed(name, kwargs, train, engine, norm, 256, 200), 1)
+            record["images_per_s"] = round(speed(name, kwargs, train, engine, norm, 256, args.steps), 1)
         else:
             recipe = TrainRecipe(epochs=args.epochs, lr=args.lr, label_smoothing=0.1)
             torch.manual_seed(0)
