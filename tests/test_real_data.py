@@ -28,3 +28,31 @@ def test_short_run_on_real_data(tmp_path, dataset: str, forget: str) -> None:
     classes = 10 if dataset == "cifar10" else 20 if dataset == "cifar20" else 100
     assert rows["original"]["metrics"]["test_acc"] > 1.5 / classes  # above chance
     assert rows["retrain"]["metrics"]["forget_acc_test"] == 0.0
+
+
+@pytest.mark.data
+def test_capped_cifar10_cpu_preset_runs_end_to_end(tmp_path) -> None:
+    """The shipped ``cifar10-cpu`` preset, capped to 100 images a class and 2 epochs.
+
+    Checks the pipeline on real data (both forget sets, all four methods, relearn and MIA
+    on), not the accuracies of the full preset: those are the published results.
+    """
+    from benchmark.api import run as run_preset
+
+    frame = run_preset(
+        "cifar10-cpu", data_root=os.environ["UNLEARN_DATA_ROOT"],
+        results=str(tmp_path / "r.sqlite"), cache_dir=str(tmp_path / "cache"),
+        settings={"data.train_per_class": 100, "data.test_per_class": 50, "train.epochs": 2,
+                  "fisher.subset_per_class": 5, "finetune.epochs": 1,
+                  "unsir.retain_per_class": 50, "unsir.noise_steps": 5,
+                  "metrics.relearn_per_class": 20, "metrics.relearn_max_epochs": 2})
+    assert (frame["status"] == "ok").all()
+    assert set(frame["method"]) == {"original", "retrain", "unsir", "fisher", "finetune"}
+    assert set(frame["forget"]) == {"3", "0,2"}
+    gold = frame[frame["method"] == "retrain"]
+    assert (gold["forget_acc_test"] == 0.0).all()  # trained without the forget classes
+    original = frame[frame["method"] == "original"]
+    assert (original["test_acc"] > 0.15).all()  # above chance (0.1) after 2 short epochs
+    assert (frame["time_unlearn_s"] > 0).all()  # everything timed, originals included
+    references = frame[frame["method"].isin(["original", "retrain"])]
+    assert not references["time_cached"].any()  # a fresh cache: trained and timed in this run
