@@ -3,10 +3,12 @@ and the plateau-on-test schedule of the official preset."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
-from benchmark.core.engine import Engine
+from benchmark.core.engine import CPU_EVAL_BATCH, Engine
 from benchmark.core.errors import UserError
 from benchmark.core.tensors import Augment, LabelledImages
 from benchmark.core.training import TrainRecipe, predict_logits, train_with_recipe
@@ -21,6 +23,18 @@ def test_engine_switches_resolve_per_device() -> None:
     assert (gpu_path.precision, gpu_path.channels_last, gpu_path.amp) == ("bf16", True, True)
     with pytest.raises(UserError, match="engine.precision"):
         Engine.for_device("cpu", precision="fp16")
+    # The CPU evaluates in cache-sized batches (measured faster per image than 2048).
+    assert cpu.eval_batch_size == gpu_path.eval_batch_size == CPU_EVAL_BATCH < 2048
+
+
+def test_logits_do_not_depend_on_the_evaluation_batch_size() -> None:
+    data = tiny_data()
+    model, cpu = new_model(data), Engine.for_device("cpu")
+    large = dataclasses.replace(cpu, eval_batch_size=10_000)
+    one_batch = predict_logits(model, data.test_x, large, normalizer(data))
+    batched = predict_logits(model, data.test_x, dataclasses.replace(cpu, eval_batch_size=7),
+                             normalizer(data))
+    assert torch.allclose(one_batch, batched, atol=1e-5)
 
 
 def test_bf16_autocast_and_channels_last_train_and_predict_on_the_cpu() -> None:

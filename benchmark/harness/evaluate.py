@@ -1,7 +1,9 @@
 """Computes every metric of one model the same way for all methods (methods never do).
 
-Logits of the original, the gold model and ZRF's random network are computed once per
-forget set and reused. Forgotten rows come from the forget set's masks, so one code path
+Logits of the gold model and ZRF's random network are computed once per forget set and
+reused; the original's logits on the whole train and test splits do not depend on the forget
+set, so one :class:`OriginalLogits` serves every forget set of a group (and the original's
+own row), which saves two full passes over the data a forget set. Forgotten rows come from the forget set's masks, so one code path
 serves the three scenarios: whole classes, a sub-class, random samples. Where a scenario
 has no forgotten *test* sample (random samples), the metrics defined on them (prediction
 distribution, distances to the gold model) use the forgotten training samples, and relearn
@@ -10,6 +12,7 @@ time is left out (docs/METRICS.md).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -25,6 +28,20 @@ from datasets.base import ImageDataset
 from datasets.forget_sets import ForgetSet
 
 
+@dataclass(frozen=True)
+class OriginalLogits:
+    """The original model's logits on every train and test image (forget-set independent)."""
+
+    train: torch.Tensor
+    test: torch.Tensor
+
+    @classmethod
+    def of(cls, original: nn.Module, data: ImageDataset, engine: Engine,
+           normalizer: Normalizer) -> OriginalLogits:
+        return cls(predict_logits(original, data.train_x, engine, normalizer),
+                   predict_logits(original, data.test_x, engine, normalizer))
+
+
 class Evaluator:
     """Metrics of unlearned models for one data set and forget set, against original and gold."""
 
@@ -32,8 +49,10 @@ class Evaluator:
         self, data: ImageDataset, forget: ForgetSet | tuple[int, ...], original: nn.Module,
         gold: nn.Module | None, engine: Engine, normalizer: Normalizer, options: MetricOptions,
         seed: int, random_model: nn.Module | None = None,
+        original_logits: OriginalLogits | None = None,
     ) -> None:
-        """``random_model``: a randomly initialised model of the same architecture (for ZRF)."""
+        """``random_model``: a randomly initialised model of the same architecture (for ZRF);
+        ``original_logits``: the original's, computed here when not given."""
         if not isinstance(forget, ForgetSet):
             forget = ForgetSet.of_classes(tuple(forget))
         self.data, self.forget, self.original = data, forget, original
@@ -42,13 +61,15 @@ class Evaluator:
         # Where "forgotten samples" are looked at: the test ones when the scenario has any.
         self.eval_on_test = bool(self.forget_test.any()) or forget.scenario is not Scenario.SAMPLES
         self.retain_classes = [c for c in range(data.num_classes) if c not in forget.forget_classes]
-        self._original_test = self._logits(original, data.test_x)
+        self.original_logits = original_logits or OriginalLogits.of(original, data, engine,
+                                                                    normalizer)
+        self._original_test = self.original_logits.test
         # Without a gold model (its retrain failed) the distances to it are left out.
         self._gold_forget = None if gold is None else self._logits(gold, self._forget_x())
         # ZRF's incompetent teacher: a random network's outputs on the forget training samples.
         self._random_forget_train = None if random_model is None else \
             self._logits(random_model, data.train_x[self.forget_train])
-        original_train = self._logits(original, data.train_x) if not self.eval_on_test else None
+        original_train = self.original_logits.train
         self.original_test_acc = M.accuracy(self._original_test, data.test_y)
         forgotten = self._split_accuracies(self._original_test, data.test_y, self.forget_test)
         if not self.eval_on_test:
@@ -75,8 +96,11 @@ class Evaluator:
 
     def evaluate(self, model: nn.Module) -> dict[str, Any]:
         data = self.data
-        train_logits = self._logits(model, data.train_x)
-        test_logits = self._logits(model, data.test_x)
+        if model is self.original:  # the original's row: its logits are already known
+            train_logits, test_logits = self.original_logits.train, self.original_logits.test
+        else:
+            train_logits = self._logits(model, data.train_x)
+            test_logits = self._logits(model, data.test_x)
         result: dict[str, Any] = {}
         for split, logits, labels, mask in (("train", train_logits, data.train_y, self.forget_train),
                                             ("test", test_logits, data.test_y, self.forget_test)):

@@ -16,7 +16,7 @@ from benchmark.core.artifacts import ArtifactStore
 from benchmark.core.engine import Engine
 from benchmark.core.roles import Role
 from benchmark.core.tensors import Normalizer
-from benchmark.harness.evaluate import Evaluator
+from benchmark.harness.evaluate import Evaluator, OriginalLogits
 from benchmark.harness.grid import Group, method_instance
 from benchmark.harness.progress import Reporter
 from benchmark.harness.provenance import provenance
@@ -64,6 +64,7 @@ class GroupRun:
         original = original_model(self.spec, group, self.engine, self.artifacts, self.factory,
                                   self.normalizer, self.reporter)
         self.original_path = original.path
+        original_logits: OriginalLogits | None = None  # shared by the forget sets
         for forget in group.forget_sets:
             forget_cells = [c for c in cells if c.forget == forget]
             if not any(c.row_id in todo for c in forget_cells):  # stored by an earlier run
@@ -78,7 +79,8 @@ class GroupRun:
             with self.reporter.phase(f"{self._where(forget)}: reference logits"):
                 evaluator = Evaluator(group.data, forget, original.model, gold.model, self.engine,
                                       self.normalizer, self.spec.metrics, group.seed,
-                                      self._random_model())
+                                      self._random_model(), original_logits)
+                original_logits = evaluator.original_logits
             if not self.warnings:
                 warning = weak_original_warning(evaluator.original_test_acc, group.data.num_classes)
                 self.warnings = [warning] if warning else []

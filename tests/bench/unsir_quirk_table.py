@@ -1,0 +1,95 @@
+"""UNSIR's notebook quirks measured on a preset: the fixed variant, each quirk alone, all four.
+
+Runs ``python -m benchmark run --preset PRESET --methods unsir`` once per variant, each into
+its own results database under ``--out`` and all sharing one cache, so the originals and
+gold retrains are trained once and every variant unlearns the very same models. Then prints
+a Markdown table: forget and retain accuracy (test split) after UNSIR per variant, mean and
+per-seed values, and the gold retrain's for reference. Accuracies do not depend on the
+machine's load, so this may run beside other work; its times do.
+
+    python tests/bench/unsir_quirk_table.py --data-root DATA --out quirk-runs [--seeds 0,1,2]
+
+The quirk table in docs/REPRODUCTION.md comes from this script (not a test).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+QUIRKS = ["quirk_three_noise_images", "quirk_label_zero", "quirk_train_mode_noise",
+          "quirk_first_retain_samples"]
+VARIANTS: dict[str, list[str]] = {
+    "fixed": [],
+    **{quirk.removeprefix("quirk_"): [quirk] for quirk in QUIRKS},
+    "all four quirks": QUIRKS,
+}
+
+
+def run_variant(name: str, quirks: list[str], args: argparse.Namespace) -> Path:
+    db = args.out / f"{name.replace(' ', '_')}.sqlite"
+    command = [sys.executable, "-m", "benchmark", "run", "--preset", args.preset,
+               "--methods", "unsir,retrain", "--seeds", args.seeds, "--data-root", args.data_root,
+               "--results", str(db), "--cache-dir", str(args.out / "cache"), "--quiet"]
+    for quirk in quirks:
+        command += ["--set", f"unsir.{quirk}=true"]
+    print("$", " ".join(command), flush=True)
+    subprocess.run(command, check=True)
+    return db
+
+
+def accuracies(db: Path, method: str) -> dict[str, list[tuple[int, float, float]]]:
+    """forget set -> [(seed, forget %, retain %)] of the rows of ``method``."""
+    out: dict[str, list[tuple[int, float, float]]] = {}
+    with sqlite3.connect(db) as conn:
+        for forget, seed, metrics in conn.execute(
+                "SELECT forget, seed, metrics FROM results WHERE method = ? AND status = 'ok'"
+                " ORDER BY forget, seed", (method,)):
+            m = json.loads(metrics)
+            out.setdefault(forget, []).append(
+                (seed, 100 * m["forget_acc_test"], 100 * m["retain_acc_test"]))
+    return out
+
+
+def cell(values: list[tuple[int, float, float]], index: int) -> str:
+    numbers = [v[index] for v in values]
+    each = " / ".join(f"{n:.1f}" for n in numbers)
+    return f"{statistics.mean(numbers):.1f} ({each})"
+
+
+def table(rows: dict[str, dict[str, list[tuple[int, float, float]]]]) -> str:
+    forgets = sorted({f for by_forget in rows.values() for f in by_forget})
+    head = "| variant | " + " | ".join(
+        f"forget {f}: D_f | forget {f}: D_r" for f in forgets) + " |"
+    lines = [head, "|" + " --- |" * (1 + 2 * len(forgets))]
+    for name, by_forget in rows.items():
+        cells = [cell(by_forget[f], i) for f in forgets for i in (1, 2)]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-root", required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--preset", default="cifar10-cpu")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--only", help="comma list of variant names to run (default: all)")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    chosen = VARIANTS if not args.only else {n: VARIANTS[n] for n in args.only.split(",")}
+    rows = {}
+    for name, quirks in chosen.items():
+        db = run_variant(name, quirks, args)
+        rows[name] = accuracies(db, "unsir")
+    rows["retrain (gold)"] = accuracies(db, "retrain")
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()
