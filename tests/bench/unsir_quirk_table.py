@@ -8,6 +8,10 @@ per-seed values, and the gold retrain's for reference. Accuracies do not depend 
 machine's load, so this may run beside other work; its times do.
 
     python tests/bench/unsir_quirk_table.py --data-root DATA --out quirk-runs [--seeds 0,1,2]
+        [--only fixed,label_zero] [--set metrics.relearn=false]
+
+Rows of a variant already in its database are not measured again, so a stopped table
+resumes where it stopped. The gold retrain's row is read from the last variant's database.
 
 The quirk table in docs/REPRODUCTION.md comes from this script (not a test).
 """
@@ -31,13 +35,20 @@ VARIANTS: dict[str, list[str]] = {
 }
 
 
+def database(name: str, args: argparse.Namespace) -> Path:
+    suffix = f"-{args.label}" if args.label else ""
+    return args.out / f"{name.replace(' ', '_')}{suffix}.sqlite"
+
+
 def run_variant(name: str, quirks: list[str], args: argparse.Namespace) -> Path:
-    db = args.out / f"{name.replace(' ', '_')}.sqlite"
+    db = database(name, args)
     command = [sys.executable, "-m", "benchmark", "run", "--preset", args.preset,
                "--methods", "unsir,retrain", "--seeds", args.seeds, "--data-root", args.data_root,
                "--results", str(db), "--cache-dir", str(args.out / "cache"), "--quiet"]
     for quirk in quirks:
         command += ["--set", f"unsir.{quirk}=true"]
+    for setting in args.set:
+        command += ["--set", setting]
     print("$", " ".join(command), flush=True)
     subprocess.run(command, check=True)
     return db
@@ -80,14 +91,23 @@ def main() -> None:
     parser.add_argument("--preset", default="cifar10-cpu")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--only", help="comma list of variant names to run (default: all)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="passed on to every run, e.g. metrics.relearn=false (repeatable)")
+    parser.add_argument("--label", default="",
+                        help="names variants run with extra --set values (their own databases)")
+    parser.add_argument("--table-only", action="store_true",
+                        help="run nothing: print the table from the databases under --out")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     chosen = VARIANTS if not args.only else {n: VARIANTS[n] for n in args.only.split(",")}
     rows = {}
+    last = None
     for name, quirks in chosen.items():
-        db = run_variant(name, quirks, args)
-        rows[name] = accuracies(db, "unsir")
-    rows["retrain (gold)"] = accuracies(db, "retrain")
+        db = database(name, args) if args.table_only else run_variant(name, quirks, args)
+        rows[f"{name} {args.label}".strip()] = accuracies(db, "unsir")
+        last = db
+    rows["original (before unlearning)"] = accuracies(last, "original")
+    rows["retrain (gold)"] = accuracies(last, "retrain")
     print(table(rows))
 
 
