@@ -25,8 +25,8 @@ from benchmark.core.errors import UserError
 Precision = Literal["fp32", "bf16"]
 
 # Evaluation batch sizes. A GPU wants large batches; on the CPU a batch whose activations
-# stay in cache is faster per image (ResNet-9 on 2 Xeon vCPUs: see docs/BENCHMARKS.md,
-# "Evaluation batch size on the CPU"). Logits do not depend on it beyond float rounding.
+# stay in cache is faster per image (ResNet-9 on 2 Xeon vCPUs: docs/BENCHMARKS.md, "Memory
+# layout and evaluation batch size on the CPU"). Logits do not depend on it beyond rounding.
 CUDA_EVAL_BATCH = 2048
 CPU_EVAL_BATCH = 256
 

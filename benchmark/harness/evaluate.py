@@ -3,11 +3,11 @@
 Logits of the gold model and ZRF's random network are computed once per forget set and
 reused; the original's logits on the whole train and test splits do not depend on the forget
 set, so one :class:`OriginalLogits` serves every forget set of a group (and the original's
-own row), which saves two full passes over the data a forget set. Forgotten rows come from the forget set's masks, so one code path
-serves the three scenarios: whole classes, a sub-class, random samples. Where a scenario
-has no forgotten *test* sample (random samples), the metrics defined on them (prediction
-distribution, distances to the gold model) use the forgotten training samples, and relearn
-time is left out (docs/METRICS.md).
+own row), which saves two full passes over the data a forget set. Forgotten rows come from
+the forget set's masks, so one code path serves the three scenarios: whole classes, a
+sub-class, random samples. Where a scenario has no forgotten *test* sample (random samples),
+the metrics defined on them (prediction distribution, distances to the gold model) use the
+forgotten training samples, and relearn time is left out (docs/METRICS.md).
 """
 
 from __future__ import annotations

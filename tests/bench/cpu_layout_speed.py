@@ -7,8 +7,8 @@ median per setting. Measure alone on the machine.
 
     python tests/bench/cpu_layout_speed.py [--model resnet9] [--rounds 3] [--threads 2]
 
-The tables "Memory layout on the CPU" and "Evaluation batch size on the CPU" in
-docs/BENCHMARKS.md come from this script.
+The table "Memory layout and evaluation batch size on the CPU" in docs/BENCHMARKS.md comes
+from this script.
 """
 
 from __future__ import annotations
