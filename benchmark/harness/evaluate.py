@@ -63,15 +63,15 @@ class Evaluator:
         self.retain_classes = [c for c in range(data.num_classes) if c not in forget.forget_classes]
         self.original_logits = original_logits or OriginalLogits.of(original, data, engine,
                                                                     normalizer)
-        self._original_test = self.original_logits.test
         # Without a gold model (its retrain failed) the distances to it are left out.
         self._gold_forget = None if gold is None else self._logits(gold, self._forget_x())
         # ZRF's incompetent teacher: a random network's outputs on the forget training samples.
         self._random_forget_train = None if random_model is None else \
             self._logits(random_model, data.train_x[self.forget_train])
         original_train = self.original_logits.train
-        self.original_test_acc = M.accuracy(self._original_test, data.test_y)
-        forgotten = self._split_accuracies(self._original_test, data.test_y, self.forget_test)
+        original_test = self.original_logits.test
+        self.original_test_acc = M.accuracy(original_test, data.test_y)
+        forgotten = self._split_accuracies(original_test, data.test_y, self.forget_test)
         if not self.eval_on_test:
             forgotten = self._split_accuracies(original_train, data.train_y, self.forget_train)
         self.relearn_threshold = forgotten["forget_acc"] - options.relearn_margin

@@ -21,17 +21,16 @@ import time
 import torch
 from torch import nn
 
-from benchmark.core.engine import cpu_model
+from benchmark.core.engine import Engine, cpu_model
 from benchmark.models import create_model
 
 MODEL_KWARGS = {"resnet9": {"width": 32, "stem_stride": 2}}  # the cifar10-cpu preset's
 
 
-def layout(tensor_or_model, channels_last: bool):
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
-    if isinstance(tensor_or_model, nn.Module):
-        return tensor_or_model.to(memory_format=fmt)
-    return tensor_or_model.contiguous(memory_format=fmt)
+def layout(images: torch.Tensor, channels_last: bool) -> torch.Tensor:
+    """The input in the layout the harness feeds it (see predict_logits / train_epoch)."""
+    return images.contiguous(
+        memory_format=torch.channels_last if channels_last else torch.contiguous_format)
 
 
 def train_speed(model: nn.Module, channels_last: bool, steps: int) -> float:
@@ -67,8 +66,9 @@ def main() -> None:
     parser.add_argument("--eval-batches", default="128,256,512,2048")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    models = {cl: layout(create_model(args.model, num_classes=10,
-                                      **MODEL_KWARGS.get(args.model, {})), cl)
+    # Models laid out as the harness lays them out (Engine.prepare).
+    models = {cl: Engine.for_device("cpu", channels_last=cl).prepare(
+                  create_model(args.model, num_classes=10, **MODEL_KWARGS.get(args.model, {})))
               for cl in (False, True)}
     batches = [int(b) for b in args.eval_batches.split(",")]
     seen: dict[str, list[float]] = {}

@@ -19,12 +19,12 @@ The quirk table in docs/REPRODUCTION.md comes from this script (not a test).
 from __future__ import annotations
 
 import argparse
-import json
-import sqlite3
 import statistics
 import subprocess
 import sys
 from pathlib import Path
+
+from benchmark.harness.store import load_dataframe
 
 QUIRKS = ["quirk_three_noise_images", "quirk_label_zero", "quirk_train_mode_noise",
           "quirk_first_retain_samples"]
@@ -55,15 +55,13 @@ def run_variant(name: str, quirks: list[str], args: argparse.Namespace) -> Path:
 
 
 def accuracies(db: Path, method: str) -> dict[str, list[tuple[int, float, float]]]:
-    """forget set -> [(seed, forget %, retain %)] of the rows of ``method``."""
+    """forget set -> [(seed, forget %, retain %)] of the stored ``ok`` rows of ``method``."""
+    frame = load_dataframe(db)
+    rows = frame[(frame["method"] == method) & (frame["status"] == "ok")]
     out: dict[str, list[tuple[int, float, float]]] = {}
-    with sqlite3.connect(db) as conn:
-        for forget, seed, metrics in conn.execute(
-                "SELECT forget, seed, metrics FROM results WHERE method = ? AND status = 'ok'"
-                " ORDER BY forget, seed", (method,)):
-            m = json.loads(metrics)
-            out.setdefault(forget, []).append(
-                (seed, 100 * m["forget_acc_test"], 100 * m["retain_acc_test"]))
+    for row in rows.sort_values(["forget", "seed"]).itertuples():
+        out.setdefault(row.forget, []).append(
+            (int(row.seed), 100 * row.forget_acc_test, 100 * row.retain_acc_test))
     return out
 
 
