@@ -71,14 +71,9 @@ def write_report(frame: pd.DataFrame, source: str, out: Path) -> list[Path]:
         else:
             _remove_stale(figures_dir, definition.name)  # an old file would contradict the page
         entries.append(entry)
-    # Failed cells, warnings and default-vs-tuned follow the summary, each only when it has lines.
     outcomes = outcome_tables(frame) + [t for t in (tuned_table(frame),) if t is not None]
-    table_sections = []
-    for table, sections in ((summary_table(frame), outcomes), (paper_table(frame), [])):
-        files = write_table(table, tables_dir, sections)
-        written += files
-        title = "Summary table" if table.name == "summary" else "Paper layout table"
-        table_sections.append((title, to_html(table), files))
+    table_sections = write_tables(frame, tables_dir, outcomes)
+    written += [path for _, _, files in table_sections for path in files]
     index = out / "index.html"
     index.write_text(render_index(frame, source, out, entries, table_sections, notes, outcomes),
                      encoding="utf-8")
@@ -107,6 +102,22 @@ def _draw(definition, frame: pd.DataFrame, notes: list[str], folder: Path,
 def _remove_stale(folder: Path, name: str) -> None:
     for suffix in (".png", ".pdf"):
         (folder / f"{name}{suffix}").unlink(missing_ok=True)
+
+
+def write_tables(frame: pd.DataFrame, folder: Path,
+                 outcomes: Sequence[Table]) -> list[tuple[str, str, list[Path]]]:
+    """The summary (followed by ``outcomes``) and paper-layout tables of ``frame`` in ``folder``.
+
+    Returns (title, HTML, files written) per table, for the index page. Figures are not
+    drawn here, so a test can check committed tables against their database cheaply.
+    """
+    # Failed cells, warnings and default-vs-tuned follow the summary, each only when it has lines.
+    sections = []
+    for table, after in ((summary_table(frame), outcomes), (paper_table(frame), [])):
+        files = write_table(table, folder, after)
+        title = "Summary table" if table.name == "summary" else "Paper layout table"
+        sections.append((title, to_html(table), files))
+    return sections
 
 
 def write_table(table: Table, folder: Path, sections: Sequence[Table] = ()) -> list[Path]:

@@ -1,0 +1,52 @@
+"""The published results under docs/results/cifar10-cpu/ agree with their own database.
+
+The folder is committed (issue 8): its tables must be what `benchmark report` makes from
+its results.sqlite today, and `check --claims cifar10-cpu` must pass on that database. No
+training runs here: both read the committed database.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from benchmark.claims import evaluate_claims, load_claims
+from benchmark.harness.store import load_dataframe
+from reports.build import write_tables
+from reports.frame import load_results
+from reports.outcomes import outcome_tables
+from reports.tuned import tuned_table
+
+PUBLISHED = Path(__file__).resolve().parent.parent / "docs" / "results" / "cifar10-cpu"
+DATABASE = PUBLISHED / "results.sqlite"
+
+
+@pytest.fixture(scope="module")
+def frame():
+    return load_results(DATABASE)
+
+
+def test_published_database_holds_three_seeds_and_every_class(frame) -> None:
+    ok = frame[frame["status"] == "ok"]
+    two_sets = ok[ok["forget"].astype(str).isin(["3", "0,2"])]
+    assert sorted(two_sets["seed"].unique()) == [0, 1, 2]
+    singles = {str(f) for f in ok[ok["seed"] == 0]["forget"].unique() if "," not in str(f)}
+    assert singles == {str(c) for c in range(10)}
+    assert set(ok["method"]) >= {"original", "retrain", "unsir", "fisher", "finetune"}
+
+
+@pytest.mark.parametrize("name", ["summary.md", "summary.csv", "paper_layout.md", "paper_layout.csv"])
+def test_published_tables_match_the_database(frame, tmp_path, name: str) -> None:
+    outcomes = outcome_tables(frame) + [t for t in (tuned_table(frame),) if t is not None]
+    write_tables(frame, tmp_path, outcomes)
+    committed = (PUBLISHED / "tables" / name).read_text(encoding="utf-8")
+    assert (tmp_path / name).read_text(encoding="utf-8") == committed, (
+        f"docs/results/cifar10-cpu/tables/{name} is stale: rerun `python -m benchmark report "
+        "--db docs/results/cifar10-cpu/results.sqlite --out docs/results/cifar10-cpu`")
+
+
+def test_cifar10_cpu_claims_pass_on_the_published_database() -> None:
+    results = evaluate_claims(load_claims("cifar10-cpu").claims, load_dataframe(DATABASE))
+    failed = [f"{r.claim.name}: {r.verdict} ({r.measured}; {r.why})" for r in results if not r.passed]
+    assert results and not failed, failed
