@@ -71,7 +71,7 @@ def write_report(frame: pd.DataFrame, source: str, out: Path) -> list[Path]:
         else:
             _remove_stale(figures_dir, definition.name)  # an old file would contradict the page
         entries.append(entry)
-    outcomes = outcome_tables(frame) + [t for t in (tuned_table(frame),) if t is not None]
+    outcomes = outcome_sections(frame)
     table_sections = write_tables(frame, tables_dir, outcomes)
     written += [path for _, _, files in table_sections for path in files]
     index = out / "index.html"
@@ -102,6 +102,11 @@ def _draw(definition, frame: pd.DataFrame, notes: list[str], folder: Path,
 def _remove_stale(folder: Path, name: str) -> None:
     for suffix in (".png", ".pdf"):
         (folder / f"{name}{suffix}").unlink(missing_ok=True)
+
+
+def outcome_sections(frame: pd.DataFrame) -> list[Table]:
+    """Failed cells, warnings and default-vs-tuned: the sections that follow the summary."""
+    return outcome_tables(frame) + [t for t in (tuned_table(frame),) if t is not None]
 
 
 def write_tables(frame: pd.DataFrame, folder: Path,
