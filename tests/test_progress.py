@@ -74,3 +74,24 @@ def test_progress_without_a_listener_is_a_no_op() -> None:
             progress(2, 2, "b")  # an inner block without a listener hides the outer one
         progress(2, 2, "c")
     assert seen == [(1, 2, "a"), (2, 2, "c")]
+
+
+def test_off_a_terminal_a_long_phase_reports_its_latest_step(tiny_spec) -> None:
+    """A run left in the background logs its epochs (here every step: heartbeat of 0 s)."""
+    tiny_spec.methods = ["unsir"]
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=False, width=200)
+    run(tiny_spec, Reporter.rich(console, heartbeat_s=0.0))
+    label = "smallcnn/synthetic seed 0: training original"
+    epochs = tiny_spec.train.epochs
+    step_lines = [line for line in buffer.getvalue().splitlines()
+                  if re.fullmatch(rf"{label}: \d+/{epochs} loss \S+ \(\d+\.\d min so far\)", line)]
+    assert len(step_lines) == epochs, buffer.getvalue()
+    assert step_lines[-1].startswith(f"{label}: {epochs}/{epochs} ")
+
+
+def test_off_a_terminal_a_short_phase_stays_one_line(tiny_spec) -> None:
+    tiny_spec.methods = ["unsir"]
+    buffer = io.StringIO()
+    run(tiny_spec, Reporter.rich(Console(file=buffer, force_terminal=False, width=200)))
+    assert "so far)" not in buffer.getvalue()  # the default heartbeat is a minute

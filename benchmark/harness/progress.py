@@ -4,7 +4,10 @@ Phases are what takes time: decoding data, training the original, retraining, ea
 method's unlearning, metrics (and the reference logits they need). A phase's own steps
 (epochs with their loss, Fisher chunks, decoded images) arrive through
 benchmark.core.progress, and rich turns their measured rate into an ETA. When the output is
-not a terminal (CI logs, pipes), each finished phase is one line with its duration instead.
+not a terminal (CI logs, pipes, a run left in the background), each finished phase is one
+line with its duration instead, and a long phase adds a line of its latest step at most once
+every ``heartbeat_s`` seconds (an hour-long CPU training otherwise prints nothing until it
+ends).
 """
 
 from __future__ import annotations
@@ -30,15 +33,18 @@ from benchmark.core.progress import listening
 
 log = logging.getLogger(__name__)
 
+HEARTBEAT_S = 60.0  # off a terminal: a long phase's latest step at most once a minute
+
 
 class Reporter:
     """Receives the runner's events; the silent one ignores them (library use)."""
 
     def __init__(self, progress: Progress | None = None, console: Console | None = None,
-                 live: bool = False) -> None:
+                 live: bool = False, heartbeat_s: float = HEARTBEAT_S) -> None:
         self._progress = progress
         self._console = console
         self._live = live  # a terminal: bars; otherwise one line per finished phase
+        self._heartbeat_s = heartbeat_s
         self._grid: TaskID | None = None
 
     @classmethod
@@ -46,7 +52,7 @@ class Reporter:
         return cls(None)
 
     @classmethod
-    def rich(cls, console: Console | None = None) -> Reporter:
+    def rich(cls, console: Console | None = None, heartbeat_s: float = HEARTBEAT_S) -> Reporter:
         console = console or Console(stderr=True)
         live = console.is_terminal
         progress = Progress(
@@ -55,7 +61,7 @@ class Reporter:
             TextColumn("eta"), TimeRemainingColumn(), console=console, transient=True,
             disable=not live,
         )
-        return cls(progress, console, live)
+        return cls(progress, console, live, heartbeat_s)
 
     def start(self, total_cells: int | None = None) -> None:
         if self._progress is not None:
@@ -74,11 +80,17 @@ class Reporter:
             yield
             return
         task = self._progress.add_task(label, total=None, note="")
+        start = time.perf_counter()
+        last_line = start
 
         def on_step(done: int, total: int | None, note: str) -> None:
+            nonlocal last_line
             self._progress.update(task, completed=done, total=total, note=note)
+            now = time.perf_counter()
+            if not self._live and now - last_line >= self._heartbeat_s:
+                last_line = now
+                self._line(_step_line(label, done, total, note, now - start))
 
-        start = time.perf_counter()
         try:
             with listening(on_step):
                 yield
@@ -116,3 +128,10 @@ class Reporter:
     def _line(self, text: str) -> None:
         assert self._progress is not None
         self._progress.console.print(text, highlight=False, markup=False)
+
+
+def _step_line(label: str, done: int, total: int | None, note: str, elapsed_s: float) -> str:
+    """``label: 5/40 loss 0.930 (6.2 min so far)``: one step of a long phase, off a terminal."""
+    count = f"{done}/{total}" if total is not None else f"{done}"
+    detail = f" {note}" if note else ""
+    return f"{label}: {count}{detail} ({elapsed_s / 60:.1f} min so far)"
