@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 
 import pytest
 import torch
+from torch import nn
 
 from benchmark.core.training import TrainRecipe
 from benchmark.harness.options import MetricOptions
 from benchmark.harness.spec import CACHE_ENV, RunSpec
+from datasets.base import ImageDataset
+from tests.helpers import tiny_data, trained_model
 
 # Tiny test models run fastest on one thread; two OpenMP threads on a shared 2-core
 # machine spin against each other and were measured 6x slower here.
@@ -25,6 +29,23 @@ FAST_METRICS = MetricOptions(relearn=True, relearn_per_class=10, relearn_max_epo
 def _private_cache_root(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Runs without --cache-dir cache under UNLEARN_CACHE_DIR: keep tests out of ~/.cache."""
     os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("cache-root"))
+
+
+@pytest.fixture
+def data() -> ImageDataset:
+    """The toy set (10 classes of 60 training images, 8x8); a fresh draw costs milliseconds."""
+    return tiny_data()
+
+
+@pytest.fixture(scope="session")
+def _trained_on_toy_set() -> nn.Module:
+    return trained_model(tiny_data())
+
+
+@pytest.fixture
+def original(_trained_on_toy_set: nn.Module) -> nn.Module:
+    """A small CNN trained on the toy set: trained once a session, a private copy a test."""
+    return copy.deepcopy(_trained_on_toy_set)
 
 
 @pytest.fixture

@@ -7,25 +7,14 @@ from __future__ import annotations
 
 import copy
 
-import pytest
 import torch
 
 from methods.api import predict_logits
 from methods.bad_teacher import BadTeacher, BadTeacherConfig
-from tests.helpers import CPU, normalizer, request_for, tiny_data, trained_model
+from tests.helpers import CPU, normalizer, request_for
 from tests.method_contracts import contract_for
 
 FAST = contract_for(BadTeacher).fast
-
-
-@pytest.fixture(scope="module")
-def data():
-    return tiny_data()
-
-
-@pytest.fixture(scope="module")
-def original(data):
-    return trained_model(data)
 
 
 def test_forget_outputs_move_to_the_incompetent_teacher(data, original) -> None:

@@ -7,23 +7,12 @@ from __future__ import annotations
 
 import copy
 
-import pytest
 import torch
 from torch import nn
 
 from benchmark.core.tensors import LabelledImages
 from methods.boundary_shrink import neighbour_labels
-from tests.helpers import CPU, normalizer, tiny_data, trained_model
-
-
-@pytest.fixture(scope="module")
-def data():
-    return tiny_data()
-
-
-@pytest.fixture(scope="module")
-def original(data):
-    return trained_model(data)
+from tests.helpers import CPU, normalizer
 
 
 def forget_set(data, classes):

@@ -12,20 +12,10 @@ from benchmark.core.config import apply_overrides
 from benchmark.core.errors import DataAccessError, UserError
 from benchmark.models import create_model
 from methods.api import Access
-from tests.helpers import accuracy_on, request_for, tiny_data, trained_model
+from tests.helpers import accuracy_on, request_for, tiny_data
 from tests.method_contracts import CONTRACTS, Contract
 
 by_name = pytest.mark.parametrize("contract", CONTRACTS, ids=lambda c: c.name)
-
-
-@pytest.fixture(scope="module")
-def data():
-    return tiny_data()
-
-
-@pytest.fixture(scope="module")
-def original(data):
-    return trained_model(data)
 
 
 def _unlearn(contract: Contract, config, original, data, forget, seed: int = 0):

@@ -14,17 +14,7 @@ from torch import nn
 from benchmark.core.training import TrainRecipe
 from benchmark.harness.requests import build_request
 from methods.l1_sparse import L1Penalty, L1Sparse, L1SparseConfig, l1_strength
-from tests.helpers import CPU, normalizer, request_for, tiny_data, trained_model
-
-
-@pytest.fixture(scope="module")
-def data():
-    return tiny_data()
-
-
-@pytest.fixture(scope="module")
-def original(data):
-    return trained_model(data)
+from tests.helpers import CPU, normalizer, request_for
 
 
 def unlearned(original, data, forget, config: L1SparseConfig, seed: int = 0):

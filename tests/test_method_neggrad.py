@@ -7,23 +7,11 @@ from __future__ import annotations
 
 import copy
 
-import pytest
-
 from methods.api import Access
 from methods.neggrad import NegGrad, NegGradConfig
-from tests.helpers import accuracy_on, request_for, tiny_data, trained_model
+from tests.helpers import accuracy_on, request_for
 
 ASCENT = NegGradConfig(ascent_only=True, epochs=2, lr=0.1, forget_batch_size=32)
-
-
-@pytest.fixture(scope="module")
-def data():
-    return tiny_data()
-
-
-@pytest.fixture(scope="module")
-def original(data):
-    return trained_model(data)
 
 
 def _others(forget: tuple[int, ...]) -> tuple[int, ...]:

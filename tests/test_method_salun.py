@@ -7,23 +7,12 @@ from __future__ import annotations
 
 import copy
 
-import pytest
 import torch
 from torch import nn
 
 from benchmark.core.tensors import LabelledImages
 from methods.salun import Salun, SalunConfig, random_labels, saliency_mask
-from tests.helpers import CPU, accuracy_on, normalizer, request_for, tiny_data, trained_model
-
-
-@pytest.fixture(scope="module")
-def data():
-    return tiny_data()
-
-
-@pytest.fixture(scope="module")
-def original(data):
-    return trained_model(data)
+from tests.helpers import CPU, accuracy_on, normalizer, request_for
 
 
 def unlearned(original, data, forget, config: SalunConfig, seed: int = 0):

@@ -8,23 +8,11 @@ from __future__ import annotations
 import copy
 import dataclasses
 
-import pytest
-
 from methods.scrub import Scrub, ScrubConfig
-from tests.helpers import accuracy_on, request_for, tiny_data, trained_model
+from tests.helpers import accuracy_on, request_for
 from tests.method_contracts import contract_for
 
 FAST = contract_for(Scrub).fast
-
-
-@pytest.fixture(scope="module")
-def data():
-    return tiny_data()
-
-
-@pytest.fixture(scope="module")
-def original(data):
-    return trained_model(data)
 
 
 def _unlearn(config: ScrubConfig, original, data, forget, seed: int = 0):

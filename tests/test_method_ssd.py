@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 
-import pytest
 import torch
 from torch import nn
 
@@ -20,17 +19,7 @@ from methods.ssd import (
     dampen,
     minibatch_importance,
 )
-from tests.helpers import CPU, normalizer, request_for, tiny_data, trained_model
-
-
-@pytest.fixture(scope="module")
-def data():
-    return tiny_data()
-
-
-@pytest.fixture(scope="module")
-def original(data):
-    return trained_model(data)
+from tests.helpers import CPU, normalizer, request_for, tiny_data
 
 
 def unlearned(original, data, forget, config: SsdConfig, seed: int = 0):

@@ -5,24 +5,13 @@ from __future__ import annotations
 import copy
 import dataclasses
 
-import pytest
 import torch
 
 from benchmark.core.tensors import Normalizer
 from methods.unsir import Unsir, UnsirConfig
-from tests.helpers import request_for, tiny_data, trained_model
+from tests.helpers import request_for
 
 FAST = dict(noise_batch=16, noise_steps=5, noise_copies=3, batch_size=64)
-
-
-@pytest.fixture(scope="module")
-def data():
-    return tiny_data()
-
-
-@pytest.fixture(scope="module")
-def original(data):
-    return trained_model(data)
 
 
 def test_noise_labels_and_count_fixed(data, original) -> None:

@@ -20,7 +20,7 @@ from benchmark.harness.grid import ModelFactory
 from benchmark.harness.requests import build_request
 from methods import METHODS, import_builtins
 from methods.api import Access, UnlearningMethod
-from tests.helpers import CPU, RECIPE, normalizer, tiny_data
+from tests.helpers import CPU, RECIPE, normalizer
 
 FORGET = (3, 5)
 
@@ -68,11 +68,6 @@ def _request(method: type[UnlearningMethod], data) -> Any:
     # The harness's own model factory: what runs in a real grid, not a test lambda.
     factory = ModelFactory("smallcnn", (), data.num_classes, data.channels, data.image_size, 0)
     return build_request(method, data, FORGET, 0, CPU, RECIPE, factory, normalizer(data))
-
-
-@pytest.fixture(scope="module")
-def data():
-    return tiny_data()
 
 
 @pytest.mark.parametrize("name", ["unsir", "retrain", "fisher", "finetune"])
