@@ -41,7 +41,7 @@ class Contract:
     bad_settings: tuple[dict[str, Any], ...]  # each one refused by apply_overrides
     several: Any = None  # config for forgetting 1 and 4 (default: fast)
     repeat: Any = None  # config of the determinism check (default: fast)
-    small: Any = None  # config of the AllCNN run (default: the method's defaults)
+    small: Any = None  # config of the AllCNN run (default: fast)
     seeded: bool = True  # another seed gives other weights (False: the method draws nothing)
     measured: str = ""  # what the row's configs reached when its floors were set
 

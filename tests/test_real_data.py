@@ -10,7 +10,6 @@ from benchmark.core.training import TrainRecipe
 from benchmark.harness.runner import run
 from benchmark.harness.spec import DataOptions, MetricOptions, RunSpec
 
-
 # The faces are 64x64, four times the pixels of CIFAR: the small CNN at half its widths
 # (a quarter of its FLOPs) keeps that run near the CIFAR ones. Measured alone at 1 thread on
 # 2 AMD EPYC vCPUs, torch 2.14.1: 190 s at (16, 32, 64) (one run), 63 and 69 s at (8, 16, 32);
