@@ -22,6 +22,7 @@ import pandas as pd
 from benchmark.core.errors import UserError
 from benchmark.harness.schema import STATUS_OK
 from benchmark.harness.store import load_dataframe
+from benchmark.metrics.registry import numeric_columns
 from reports.identity import (
     method_display,
     method_markers,
@@ -32,15 +33,6 @@ from reports.identity import (
 from reports.stats import half_width
 from reports.timing import setup_labels
 
-NUMERIC_COLUMNS = (
-    "forget_acc_test", "retain_acc_test", "forget_acc_train", "retain_acc_train",
-    "overall_acc_train", "test_acc", "time_s", "speedup_vs_retrain", "relearn_epochs",
-    "relearn_steps", "relearn_cap_epochs", "relearn_threshold", "weight_distance_total",
-    "weight_distance_normalised", "pred_entropy", "pred_entropy_normalised",
-    "pred_kl_from_uniform", "pred_top_class_share", "mia_entropy_member_rate",
-    "mia_loss_member_rate", "mia_entropy_attack_acc", "mia_loss_attack_acc",
-    "activation_distance", "js_divergence", "time_unlearn_s", "time_metrics_s",
-)
 SETTING_KEYS = ["model", "dataset", "forget"]
 CELL_KEYS = [*SETTING_KEYS, "seed"]  # one cell: what a paired comparison pairs on
 OK = STATUS_OK  # a row with metrics; "failed" and "skipped" rows have none
@@ -61,7 +53,7 @@ def load_results(db: str | Path) -> pd.DataFrame:
 def prepare(frame: pd.DataFrame) -> pd.DataFrame:
     """Add the shared label columns and make metric columns numeric."""
     frame = frame.copy()
-    for column in NUMERIC_COLUMNS:
+    for column in numeric_columns():  # frames built by hand too (tests, notebooks)
         if column in frame:
             frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
     frame["forget"] = frame["forget"].astype(str)

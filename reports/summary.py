@@ -12,6 +12,7 @@ import math
 import pandas as pd
 
 from benchmark.core.roles import GOLD_METHOD, REFERENCE_ROLES
+from benchmark.metrics.registry import metric
 from reports.frame import (
     CELL_KEYS,
     SETTING_KEYS,
@@ -25,17 +26,11 @@ from reports.stats import MIN_PAIRS, MISSING, TEST_NAME, mean_ci, paired_vs_gold
 from reports.tables import Table
 from reports.timing import POOLED_CAPTION, pooled_mark
 
-# (column, header, scale, format): accuracies and rates are shown in percent.
-SUMMARY_METRICS = (
-    ("forget_acc_test", "Forget acc (%)", 100.0, ".1f"),
-    ("retain_acc_test", "Retain acc (%)", 100.0, ".1f"),
-    ("test_acc", "Test acc (%)", 100.0, ".1f"),
-    ("time_s", "Time (s)", 1.0, "sig"),
-    ("speedup_vs_retrain", "Speed-up (×)", 1.0, ".2f"),
-    ("mia_entropy_member_rate", "MIA entropy (%)", 100.0, ".1f"),
-    ("mia_loss_member_rate", "MIA loss (%)", 100.0, ".1f"),
-    ("weight_distance_total", "Weight dist. (L2)", 1.0, "sig"),
-)
+# (column, header, scale, format), from the metric registry: accuracies and rates in percent.
+SUMMARY_METRICS = tuple(
+    (m.column, m.header, m.scale, m.fmt) for m in map(metric, (
+        "forget_acc_test", "retain_acc_test", "test_acc", "time_s", "speedup_vs_retrain",
+        "mia_entropy_member_rate", "mia_loss_member_rate", "weight_distance_total")))
 TIMED = ("time_s", "speedup_vs_retrain")  # marked when their seeds were timed on several setups
 # (column, header) of the metrics tested against retrain.
 TESTED = (("forget_acc_test", "p forget vs retrain"), ("retain_acc_test", "p retain vs retrain"))

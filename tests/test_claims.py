@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from benchmark.__main__ import main
-from benchmark.claims import load_claims, parse_claims, spec_for_run
+from benchmark.claims import load_claims, parse_claims, plan_for_run
 from benchmark.claims.evaluate import FAIL, NO_DATA, PASS, evaluate_claim
 from benchmark.core.errors import UserError
 from benchmark.harness.runner import run
@@ -49,24 +49,24 @@ def _frame() -> pd.DataFrame:
 @pytest.mark.parametrize("table, message", [
     ({"claims": []}, "unknown key 'claims'"),
     ({"claim": []}, "no [[claim]] entries"),
-    ({"claim": [{"name": "a", "metric": "m", "op": ">="}]}, "missing value"),
-    ({"claim": [{"name": "a", "metric": "m", "op": "=>", "value": 1}]}, "unknown op '=>'"),
-    ({"claim": [{"name": "a", "metric": "m", "op": ">=", "value": "1"}]}, "value must be a number"),
-    ({"claim": [{"name": "a", "metric": "m", "op": ">=", "value": 1, "agg": "mean"}]},
+    ({"claim": [{"name": "a", "metric": "time_s", "op": ">="}]}, "missing value"),
+    ({"claim": [{"name": "a", "metric": "time_s", "op": "=>", "value": 1}]}, "unknown op '=>'"),
+    ({"claim": [{"name": "a", "metric": "time_s", "op": ">=", "value": "1"}]}, "value must be a number"),
+    ({"claim": [{"name": "a", "metric": "time_s", "op": ">=", "value": 1, "agg": "mean"}]},
      "unknown key 'agg'"),
-    ({"claim": [{"name": "a", "metric": "m", "op": ">=", "value": 1, "aggregate": "avg"}]},
+    ({"claim": [{"name": "a", "metric": "time_s", "op": ">=", "value": 1, "aggregate": "avg"}]},
      "unknown aggregate 'avg'"),
-    ({"claim": [{"name": "a", "metric": "m", "op": ">=", "value": 1, "where": {"lr": 1}}]},
+    ({"claim": [{"name": "a", "metric": "time_s", "op": ">=", "value": 1, "where": {"lr": 1}}]},
      "cannot filter on lr"),
-    ({"claim": [{"name": "a", "metric": "m", "op": ">=", "value": 1,
+    ({"claim": [{"name": "a", "metric": "time_s", "op": ">=", "value": 1,
                  "where": {"method": "unsirr"}}]}, "unknown method 'unsirr'"),
-    ({"claim": [{"name": "a", "metric": "m", "op": ">=", "value": 1,
+    ({"claim": [{"name": "a", "metric": "time_s", "op": ">=", "value": 1,
                  "relative_to": {"method": "retrain", "form": "quotient"}}]},
      "unknown relative_to form 'quotient'"),
-    ({"claim": [{"name": "a", "metric": "m", "op": ">=", "value": 1,
+    ({"claim": [{"name": "a", "metric": "time_s", "op": ">=", "value": 1,
                  "relative_to": {"method": "retrain", "offset": -1}}]}, "unknown key 'offset'"),
-    ({"claim": [{"name": "a", "metric": "m", "op": ">=", "value": 1}] * 2}, "duplicate claim names"),
-    ({"run": {"seeds": [0]}, "claim": [{"name": "a", "metric": "m", "op": ">=", "value": 1}]},
+    ({"claim": [{"name": "a", "metric": "time_s", "op": ">=", "value": 1}] * 2}, "duplicate claim names"),
+    ({"run": {"seeds": [0]}, "claim": [{"name": "a", "metric": "time_s", "op": ">=", "value": 1}]},
      "[run] needs preset"),
 ])
 def test_invalid_claims_are_one_line_user_errors(table, message) -> None:
@@ -96,11 +96,12 @@ def test_unknown_claims_name_and_bad_toml(tmp_path: Path) -> None:
 
 def test_run_table_overrides_the_preset_and_keeps_its_own_results() -> None:
     claimset = parse_claims({"run": {"preset": "default", "seeds": [4, 5], "train": {"epochs": 2}},
-                             "claim": [{"name": "a", "metric": "m", "op": ">=", "value": 1}]})
-    spec = spec_for_run(claimset, device="cpu")
-    assert spec.seeds == [4, 5] and spec.train.epochs == 2 and spec.device == "cpu"
-    assert spec.train.batch_size == 64  # merged into the preset's [train], not replacing it
-    assert spec.results == "results/claims.sqlite"
+                             "claim": [{"name": "a", "metric": "time_s", "op": ">=", "value": 1}]})
+    plan = plan_for_run(claimset, device="cpu")
+    recipe = plan.recipe("smallcnn", "digits")
+    assert plan.seeds == (4, 5) and recipe.epochs == 2 and plan.engine.device.type == "cpu"
+    assert recipe.batch_size == 64  # merged into the preset's [train], not replacing it
+    assert plan.results == "results/claims.sqlite"
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -187,11 +188,14 @@ def test_preset_filter_reads_the_spec_and_references_pair_across_presets() -> No
     assert both.n == 3
 
 
-def test_unknown_or_non_numeric_metric_is_a_user_error() -> None:
-    with pytest.raises(UserError, match="unknown metric 'forget_acc'; the results have: .*forget_acc_test"):
-        evaluate_claim(_claim(metric="forget_acc"), _frame())
-    with pytest.raises(UserError, match="'pred_histogram' is not a number"):
-        evaluate_claim(_claim(metric="pred_histogram"), _frame())
+def test_unknown_or_non_numeric_metric_is_refused_when_the_claims_are_read() -> None:
+    with pytest.raises(UserError, match="unknown metric 'forget_acc'; claims can use: .*forget_acc_test"):
+        _claim(metric="forget_acc")
+    with pytest.raises(UserError, match="unknown metric 'pred_histogram'"):  # a list, not a number
+        _claim(metric="pred_histogram")
+    with pytest.raises(UserError, match="relative_to: unknown metric 'nope'"):
+        _claim(relative_to={"method": "retrain", "metric": "nope"})
+    assert _claim(metric="time_unlearn_s").metric == "time_unlearn_s"  # a timing, by its column
 
 
 # ----------------------------------------------------------------------------- command

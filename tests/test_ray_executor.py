@@ -15,9 +15,9 @@ import pytest
 ray = pytest.importorskip("ray", reason="Ray is not installed: pip install -e \".[ray]\"")
 
 from benchmark.core.artifacts import ArtifactStore  # noqa: E402
-from benchmark.core.engine import Engine  # noqa: E402
-from benchmark.harness.executors import Job  # noqa: E402
 from benchmark.harness.grid import expand  # noqa: E402
+from benchmark.harness.jobs import Job  # noqa: E402
+from benchmark.harness.plan import plan_of  # noqa: E402
 from benchmark.harness.ray_executor import RayExecutor, run_group  # noqa: E402
 from benchmark.harness.runner import run  # noqa: E402
 
@@ -88,32 +88,23 @@ def test_a_task_whose_worker_dies_becomes_failure_rows(grid) -> None:
     def dies() -> None:
         os._exit(1)
 
-    (group,) = expand(dataclasses.replace(grid, seeds=[0]))
-    engine = Engine.for_device("cpu")
-    from benchmark.harness.grid import cell
-
-    cells = [cell(grid, group, group.forget_sets[0], m, ("cpu", "fp32", False))
-             for m in ("original", "retrain", "unsir")]
+    plan = plan_of(dataclasses.replace(grid, seeds=[0]))
+    (group,) = expand(plan)
+    cells = [c for c in plan.cells(group) if c.method in ("original", "retrain", "unsir")]
     job = Job(group, cells, {c.row_id for c in cells})
     rows: list[dict] = []
-    RayExecutor._collect(ray, dies.remote(), grid, engine, job,
-                         ArtifactStore(grid.checkpoint_dir()), rows.append)
+    RayExecutor._collect(ray, dies.remote(), plan, job, ArtifactStore(plan.checkpoint_dir),
+                         rows.append)
     assert [row["status"] for row in rows] == ["failed"] * 3
     assert all(row["error"].startswith("group failed: ") for row in rows)
 
 
 def test_without_a_shared_cache_checkpoints_come_back_to_the_driver(grid) -> None:
-    (group,) = expand(dataclasses.replace(grid, seeds=[0]))
-    result = run_group(grid, (group.model, group.dataset, 0), _all_ids(grid, group),
-                       ".ray-shared-not-there", None)
+    plan = plan_of(dataclasses.replace(grid, seeds=[0]))
+    (group,) = expand(plan)
+    result = run_group(plan, (group.model, group.dataset, 0),
+                       {c.row_id for c in plan.cells(group)}, ".ray-shared-not-there", None)
     assert result["folder"] != str(grid.checkpoint_dir())  # a private folder of the worker
     kinds = sorted(kind for kind, _, _, _ in result["checkpoints"])
     assert kinds == ["original", "retrain"]
     assert len(result["rows"]) == 4
-
-
-def _all_ids(spec, group) -> set[str]:
-    from benchmark.harness.grid import cell
-
-    return {cell(spec, group, f, m, ("cpu", "fp32", False)).row_id for f in group.forget_sets
-            for m in ("original", "retrain", *group.methods)}

@@ -7,8 +7,6 @@ written by hand, so its test does not depend on what the sampler picked.
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,13 +15,13 @@ import pytest
 import torch
 
 from benchmark.cli.main import main
-from benchmark.cli.run import spec_from_args
 from benchmark.core.errors import UserError
 from benchmark.core.named_files import tomllib
 from benchmark.core.search_space import Choice, Float, Int, LogFloat, check_search_space
+from benchmark.harness.plan import FrozenDict, Plan, plan_of, resolve
 from benchmark.harness.runner import run_grid
 from benchmark.harness.settings import read_preset
-from benchmark.harness.spec import RunSpec
+from benchmark.harness.spec import RunArgs, RunSpec
 from benchmark.tuning.study import TuneOptions, tunable_methods, tune
 from datasets import DATASETS
 from datasets.validation import ValidationSplit, validation_rows, validation_view
@@ -64,7 +62,7 @@ def tuned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
                        results=str(folder / "tuning.sqlite"), cache_dir=str(folder / "cache"),
                        train=FAST_RECIPE, metrics=FAST_METRICS, preset="tiny",
                        method_settings={"unsir": dict(UNSIR_FAST)})
-        written = tune(spec, TuneOptions(trials=TRIALS, seed=3, out=str(folder / "out"),
+        written = tune(plan_of(spec), TuneOptions(trials=TRIALS, seed=3, out=str(folder / "out"),
                                          split=ValidationSplit(0.2, 5)), log=lambda _: None)
     finally:
         DATASETS.unregister("poisoned")
@@ -171,21 +169,23 @@ def _write_tuned(path: Path, best: dict[str, Any], model: str = "smallcnn") -> P
     return path
 
 
-def _args(tmp_path: Path, **changes: Any) -> argparse.Namespace:
+def _plan(tmp_path: Path, **changes: Any) -> Plan:
+    """The plan of ``run`` flags, as the command resolves them."""
     values = dict(preset="default", methods=["finetune"], models=["smallcnn"],
                   datasets=["synthetic"], device="cpu", results=str(tmp_path / "r.sqlite"),
-                  cache_dir=str(tmp_path / "cache"), settings=[], tuned=None)
-    return argparse.Namespace(**(values | changes))
+                  cache_dir=str(tmp_path / "cache"))
+    return resolve(RunArgs(**(values | changes)))
 
 
-def _fast(spec: RunSpec) -> RunSpec:
-    return dataclasses.replace(spec, train=FAST_RECIPE, metrics=FAST_METRICS)
+def _fast(plan: Plan) -> Plan:
+    return plan.narrowed(recipes=FrozenDict(dict.fromkeys(plan.recipes, FAST_RECIPE)),
+                         metrics=FAST_METRICS)
 
 
 def test_run_tuned_applies_best_rows_record_the_file_and_reports_show_both(tmp_path: Path) -> None:
     path = str(_write_tuned(tmp_path / "finetune.toml", {"epochs": 2, "lr": 0.01}))
-    run_grid(_fast(spec_from_args(_args(tmp_path))))  # the preset's settings first
-    rows = run_grid(_fast(spec_from_args(_args(tmp_path, tuned=[path])))).rows
+    run_grid(_fast(_plan(tmp_path)))  # the preset's settings first
+    rows = run_grid(_fast(_plan(tmp_path, tuned=[path]))).rows
     mine = [r for r in rows if r["method"] == "finetune"]
     assert len(mine) == 1 and mine[0]["hparams"]["epochs"] == 2 and mine[0]["hparams"]["lr"] == 0.01
     assert mine[0]["spec"]["tuned_from"] == path
@@ -194,19 +194,19 @@ def test_run_tuned_applies_best_rows_record_the_file_and_reports_show_both(tmp_p
     assert set(frame["method_label"]) >= {"Fine-tune †", "Fine-tune (tuned) †"}
     table = tuned_table(frame)
     assert table is not None and len(table.rows) == 1 and table.rows[0][-1] == path
-    flags = spec_from_args(_args(tmp_path, tuned=[path], settings=["finetune.lr=0.03"]))
-    assert flags.method_settings["finetune"]["lr"] == 0.03  # --set beats the tuned file
+    flags = _plan(tmp_path, tuned=[path], settings=["finetune.lr=0.03"])
+    assert flags.method("finetune").config.lr == 0.03  # --set beats the tuned file
 
 
 def test_run_tuned_refuses_files_that_do_not_fit_the_run(tmp_path: Path) -> None:
     other = str(_write_tuned(tmp_path / "allcnn.toml", {"epochs": 2}, model="allcnn"))
     with pytest.raises(UserError, match="is for allcnn on synthetic"):
-        spec_from_args(_args(tmp_path, tuned=[other]))
+        _plan(tmp_path, tuned=[other])
     alone = str(_write_tuned(tmp_path / "finetune.toml", {"epochs": 2}))
     with pytest.raises(UserError, match="which this run does not include"):
-        spec_from_args(_args(tmp_path, tuned=[alone], methods=["unsir"]))
+        _plan(tmp_path, tuned=[alone], methods=["unsir"])
     with pytest.raises(UserError, match="unknown tuned file 'nope'"):
-        spec_from_args(_args(tmp_path, tuned=["nope"]))
+        _plan(tmp_path, tuned=["nope"])
 
 
 def test_tune_bad_input_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str],
@@ -216,7 +216,7 @@ def test_tune_bad_input_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str
     assert "nothing to tune" in capsys.readouterr().err
     monkeypatch.setattr(METHODS.get("finetune"), "search_space", {})
     with pytest.raises(UserError, match="finetune declares no search space"):
-        tunable_methods(RunSpec(methods=["finetune"]))
+        tunable_methods(plan_of(RunSpec(methods=["finetune"])))
     monkeypatch.setitem(sys.modules, "optuna", None)  # as if the extra were not installed
     assert main(["tune", "--methods", "unsir"]) == 2
     err = capsys.readouterr().err
@@ -224,7 +224,7 @@ def test_tune_bad_input_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str
 
 
 def test_shipped_tuned_files_cover_every_tunable_method_with_one_budget() -> None:
-    from benchmark.tuning.files import read_tuned
+    from benchmark.harness.tuned_files import read_tuned
 
     import_builtins()
     files = {table["tuned"]["method"]: table for _, table, _ in read_tuned(["default"])}

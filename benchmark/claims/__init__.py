@@ -6,10 +6,10 @@ run). The CLI's ``check`` command (benchmark.cli.check) prints the verdicts.
 """
 
 from benchmark.claims.evaluate import FAIL, NO_DATA, PASS, Claim, ClaimResult, evaluate_claims
-from benchmark.claims.results import results_for, spec_for_run
+from benchmark.claims.results import plan_for_run, results_for
 from benchmark.claims.schema import ClaimSet, claimset_names, load_claims, parse_claims
 
 __all__ = [
     "FAIL", "NO_DATA", "PASS", "Claim", "ClaimResult", "ClaimSet", "claimset_names",
-    "evaluate_claims", "load_claims", "parse_claims", "results_for", "spec_for_run",
+    "evaluate_claims", "load_claims", "parse_claims", "results_for", "plan_for_run",
 ]

@@ -10,13 +10,12 @@ from benchmark.claims.schema import ClaimSet
 from benchmark.core.errors import UserError
 from benchmark.core.roles import REFERENCE_ROLES
 from benchmark.harness.frames import rows_to_dataframe
-from benchmark.harness.grid import ALL_METHODS
+from benchmark.harness.plan import Plan, resolve
 from benchmark.harness.progress import Reporter
 from benchmark.harness.runner import run
-from benchmark.harness.settings import read_preset, spec_from_preset
-from benchmark.harness.spec import RunSpec
+from benchmark.harness.settings import read_preset
+from benchmark.harness.spec import RunArgs
 from benchmark.harness.store import load_dataframe
-from methods import METHODS, import_builtins
 
 DEFAULT_CLAIMS_RESULTS = "results/claims.sqlite"
 
@@ -29,22 +28,18 @@ def results_for(claimset: ClaimSet, db: str | None, device: str | None = None,
         return load_dataframe(db)
     if claimset.run is None:
         raise UserError(f"claims {claimset.source!r} has no [run] table; pass --db RESULTS.sqlite")
-    spec = spec_for_run(claimset, device, data_root)
-    spec.rerun = rerun
-    if ALL_METHODS in spec.methods:
-        import_builtins()
-        spec.methods = METHODS.names()
-    missing = sorted(claimset.used_methods - set(spec.methods) - set(REFERENCE_ROLES))
+    plan = plan_for_run(claimset, device, data_root, rerun)
+    missing = sorted(claimset.used_methods - set(plan.methods) - set(REFERENCE_ROLES))
     if missing:  # say so before a long run, not as NO DATA after it
         raise UserError(f"claims {claimset.source!r} use {', '.join(missing)}, which [run] does "
-                        f"not run (methods: {', '.join(spec.methods)}); add them to [run] methods")
-    rows = run(spec, Reporter.silent() if quiet else Reporter.rich())
+                        f"not run (methods: {', '.join(plan.methods)}); add them to [run] methods")
+    rows = run(plan, Reporter.silent() if quiet else Reporter.rich())
     return rows_to_dataframe(rows)
 
 
-def spec_for_run(claimset: ClaimSet, device: str | None = None,
-                 data_root: str | None = None) -> RunSpec:
-    """The RunSpec of the ``[run]`` table: its preset, the other keys on top, then CLI flags."""
+def plan_for_run(claimset: ClaimSet, device: str | None = None, data_root: str | None = None,
+                 rerun: bool = False) -> Plan:
+    """The plan of the ``[run]`` table: its preset, the other keys on top, then CLI flags."""
     run_table = dict(claimset.run or {})
     preset = str(run_table.pop("preset"))
     try:
@@ -55,12 +50,8 @@ def spec_for_run(claimset: ClaimSet, device: str | None = None,
     table = _merge(base, run_table)
     # Claims get their own database unless [run] names one: never mix into the preset's.
     table["results"] = run_table.get("results", DEFAULT_CLAIMS_RESULTS)
-    spec = spec_from_preset(table, preset)
-    if device:
-        spec.device = device
-    if data_root:
-        spec.data_root = data_root
-    return spec
+    return resolve(RunArgs(preset=preset, table=table, device=device, data_root=data_root,
+                           rerun=rerun))
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:

@@ -53,8 +53,9 @@ device, zero_glance`` and ``preset``; a value matches when its text equals the s
 the preset named when a row was first stored; presets that share a cell share its original
 and retrain rows, so filter the claimed method's rows on it (the reference of
 ``relative_to`` is found by cell, whatever its preset). Unknown keys, operators,
-aggregates, forms and method names are errors before anything runs; an unknown metric is an
-error once the results are loaded (metric names come from the results themselves).
+aggregates, forms, method names and metrics are errors before anything runs: a metric must be
+a numeric one declared in benchmark.metrics.registry (by name, or by its results column,
+e.g. ``time_unlearn_s``).
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ from benchmark.claims.evaluate import AGGREGATES, FILTER_COLUMNS, FORMS, OPS, Cl
 from benchmark.core.errors import UserError
 from benchmark.core.named_files import read_named_toml, shipped_names
 from benchmark.core.roles import REFERENCE_ROLES
+from benchmark.metrics.registry import numeric_columns
 
 TOP_KEYS = {"description", "where", "run", "claim"}
 CLAIM_KEYS = {"name", "where", "metric", "op", "value", "aggregate", "relative_to", "note"}
@@ -131,12 +133,11 @@ def _claim(entry: Any, index: int, defaults: dict[str, list[Any]], source: str) 
     aggregate = entry.get("aggregate", "mean")
     if aggregate not in AGGREGATES:
         raise UserError(f"{label}: unknown aggregate {aggregate!r}; use one of {', '.join(AGGREGATES)}")
-    if not isinstance(entry["metric"], str) or not entry["metric"]:
-        raise UserError(f"{label}: metric must be a column name such as \"forget_acc_test\"")
     where = defaults | _where(entry.get("where", {}), f"{label}: where")
+    relative_to = _reference(entry.get("relative_to"), label)
+    _check_metric(entry["metric"], label)
     return Claim(name=str(entry["name"]), metric=entry["metric"], op=entry["op"],
-                 value=float(value), where=where, aggregate=aggregate,
-                 relative_to=_reference(entry.get("relative_to"), label),
+                 value=float(value), where=where, aggregate=aggregate, relative_to=relative_to,
                  note=str(entry.get("note", "")))
 
 
@@ -167,7 +168,18 @@ def _reference(raw: Any, label: str) -> Reference | None:
     form = raw.get("form", "difference")
     if form not in FORMS:
         raise UserError(f"{label}: unknown relative_to form {form!r}; use one of {', '.join(FORMS)}")
+    if raw.get("metric") is not None:
+        _check_metric(raw["metric"], f"{label}: relative_to")
     return Reference(method=str(raw["method"]), form=form, metric=raw.get("metric"))
+
+
+def _check_metric(name: Any, label: str) -> None:
+    """A claim's metric must be declared and numeric (benchmark.metrics.registry)."""
+    if not isinstance(name, str) or not name:
+        raise UserError(f"{label}: metric must be a metric name such as \"forget_acc_test\"")
+    if name not in numeric_columns():
+        known = ", ".join(sorted(numeric_columns()))
+        raise UserError(f"{label}: unknown metric {name!r}; claims can use: {known}")
 
 
 def _no_unknown(table: dict[str, Any], allowed: set[str], label: str) -> None:

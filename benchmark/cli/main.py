@@ -8,26 +8,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from benchmark.cli.arguments import add_selection_flags
+from benchmark.cli.tune import add_tune_parser
 from benchmark.core.errors import UserError
-from benchmark.core.seeding import check_seed
 from benchmark.harness.spec import DEFAULT_RESULTS
-
-
-def _csv(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
-
-
-def _seeds(text: str) -> list[int]:
-    try:
-        seeds = [int(part) for part in _csv(text)]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"seeds must be whole numbers like 0,1,2, not {text!r}") from None
-    if not seeds:
-        raise argparse.ArgumentTypeError("--seeds is empty; give seeds like 0,1,2")
-    try:
-        return [check_seed(seed) for seed in seeds]
-    except UserError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -58,20 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    formatter_class=DefaultsFormatter)
 
     run = command("run", "train/load originals, unlearn with each method, store metrics")
-    run.add_argument("--preset", default="default", help="shipped preset name or path to a .toml")
-    run.add_argument("--methods", type=_csv, help="comma list, e.g. unsir,fisher,retrain, or all (default: the preset's)")
-    run.add_argument("--models", type=_csv, help="comma list, e.g. resnet18,allcnn or timm:<name> (default: the preset's)")
-    run.add_argument("--datasets", type=_csv, help="comma list, e.g. digits,cifar10 (default: the preset's)")
-    run.add_argument("--forget", action="append", help="forget set: 3 | 0,2 | random:K[:SEED] | each (repeatable; default: the preset's)")
-    run.add_argument("--seeds", type=_seeds, help="comma list of seeds, e.g. 0,1,2 (default: the preset's)")
-    run.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: the preset's, else auto)")
-    run.add_argument("--data-root", help="data folder or archive (default: $UNLEARN_DATA_ROOT)")
+    add_selection_flags(run, "comma list, e.g. unsir,fisher,retrain, or all (default: the preset's)")
     run.add_argument("--results", help=f"SQLite results file (default: {DEFAULT_RESULTS})")
-    run.add_argument("--cache-dir", help="cache root: checkpoints/ and data/ inside it "
-                     "(default: $UNLEARN_CACHE_DIR, else ~/.cache/unlearning-bench)")
-    run.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
-                     help="override: method.key=value, train.key=value, metrics.key=value, "
-                     "data.key=value or engine.key=value (repeatable)")
     run.add_argument("--tuned", action="append", metavar="NAME",
                      help="apply a tuned file's [best] settings (from `tune`): a shipped name "
                      "like default/unsir-smallcnn-digits, a shipped folder like default, a .toml "
@@ -85,8 +57,6 @@ def build_parser() -> argparse.ArgumentParser:
                      help="where groups run: this process (default) or a Ray cluster (pip install -e \".[ray]\")")
     run.add_argument("--ray-address", help="Ray cluster to join, e.g. auto (default: start a local one)")
     run.add_argument("--quiet", action="store_true", help="no progress and no table")
-
-    from benchmark.cli.tune import add_tune_parser
 
     add_tune_parser(command("tune", "search each method's hyperparameters on a validation split"))
 

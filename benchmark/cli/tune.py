@@ -1,6 +1,7 @@
 """``python -m benchmark tune``: the same search budget for every method, then one tuned file each.
 
-The preset and the flags make the RunSpec exactly as for ``run`` (cli/run.py); the tuner
+The preset and the flags resolve into a plan exactly as for ``run`` (cli/arguments.py,
+benchmark.harness.plan); the tuner
 (benchmark.tuning.study) then runs one study per (method, model, data set) on a validation
 split of the training data and writes ``OUT/<preset>/<method>-<model>-<dataset>.toml``.
 """
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import time
+
+from benchmark.cli.arguments import add_selection_flags, one_seed, run_args
 
 
 def _fraction(text: str) -> float:
@@ -31,53 +34,34 @@ def _count(text: str) -> int:
     return value
 
 
-def _seed(text: str) -> int:
-    from benchmark.cli.main import _seeds
-
-    seeds = _seeds(text)
-    if len(seeds) != 1:
-        raise argparse.ArgumentTypeError(f"one seed, not {text!r}")
-    return seeds[0]
-
-
 def add_tune_parser(tune: argparse.ArgumentParser) -> None:
     """The flags of ``tune``: ``run``'s selection flags plus the budget and the split."""
-    from benchmark.cli.main import _csv, _seeds
-    from benchmark.tuning.files import DEFAULT_OUT
+    from benchmark.harness.tuned_files import DEFAULT_OUT
     from benchmark.tuning.study import DEFAULT_RESULTS
 
-    tune.add_argument("--methods", type=_csv,
-                      help="comma list, or all (default: the preset's; retrain, the gold reference, is never tuned)")
-    tune.add_argument("--preset", default="default", help="shipped preset name or path to a .toml")
+    add_selection_flags(tune, "comma list, or all (default: the preset's; retrain, the gold "
+                        "reference, is never tuned)")
     tune.add_argument("--trials", type=_count, default=20, help="trials per method (the same for every method)")
-    tune.add_argument("--seed", type=_seed, default=0, help="the sampler's seed, the same for every method (default: 0)")
-    tune.add_argument("--models", type=_csv, help="comma list (default: the preset's)")
-    tune.add_argument("--datasets", type=_csv, help="comma list (default: the preset's)")
-    tune.add_argument("--forget", action="append", help="forget set, as for run (default: the preset's)")
-    tune.add_argument("--seeds", type=_seeds, help="training seeds, as for run (default: the preset's)")
+    tune.add_argument("--seed", type=one_seed, default=0, help="the sampler's seed, the same for every method (default: 0)")
     tune.add_argument("--val-fraction", type=_fraction, default=0.1,
                       help="share of each class's training samples held out for validation")
-    tune.add_argument("--val-seed", type=_seed, default=0, help="seed of the validation split (default: 0)")
+    tune.add_argument("--val-seed", type=one_seed, default=0, help="seed of the validation split (default: 0)")
     tune.add_argument("--out", default=DEFAULT_OUT, help="folder for the tuned files")
     tune.add_argument("--results", default=DEFAULT_RESULTS, help="SQLite database of the trials' rows")
-    tune.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: the preset's, else auto)")
-    tune.add_argument("--data-root", help="data folder or archive (default: $UNLEARN_DATA_ROOT)")
-    tune.add_argument("--cache-dir", help="cache root (default: $UNLEARN_CACHE_DIR, else ~/.cache/unlearning-bench)")
-    tune.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
-                      help="override settings as for run; searched settings are drawn anyway")
     tune.add_argument("--quiet", action="store_true", help="no line per trial")
 
 
 def command_tune(args: argparse.Namespace) -> int:
-    from benchmark.cli.run import spec_from_args
+    from benchmark.cli.run import print_note
+    from benchmark.harness.plan import resolve
     from benchmark.tuning.study import TuneOptions, tune
     from datasets.validation import ValidationSplit
 
-    spec = spec_from_args(args)
+    plan = resolve(run_args(args), on_note=print_note)
     options = TuneOptions(trials=args.trials, seed=args.seed, out=args.out,
                           split=ValidationSplit(args.val_fraction, args.val_seed))
     started = time.perf_counter()
-    written = tune(spec, options, log=(lambda _: None) if args.quiet else print)
+    written = tune(plan, options, log=(lambda _: None) if args.quiet else print)
     folders = ", ".join(sorted({str(path.parent) for path in written}))
     print(f"wrote {len(written)} tuned file(s) in {time.perf_counter() - started:.0f} s; apply "
           f"with: python -m benchmark run --tuned {folders}")

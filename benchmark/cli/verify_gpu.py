@@ -37,6 +37,8 @@ from pathlib import Path
 import torch
 
 from benchmark.core.errors import UserError
+from benchmark.harness.plan import resolve
+from benchmark.harness.spec import RunArgs
 
 STEPS = (("paper-cifar10-official", "0,1,2"), ("paper-cifar10", "0"))
 
@@ -46,8 +48,12 @@ def command_verify_gpu(args: argparse.Namespace) -> int:
     if not torch.cuda.is_available():
         raise UserError("verify-gpu needs a CUDA GPU and none is visible; run it on a GPU machine")
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     db, cache = out / "results.sqlite", out / "cache"
+    for preset, seeds in STEPS:  # every step's settings checked before the first one runs
+        resolve(RunArgs(preset=preset, seeds=[int(s) for s in seeds.split(",")],
+                        data_root=args.data_root, results=str(db), cache_dir=str(cache),
+                        device="cuda"))
+    out.mkdir(parents=True, exist_ok=True)
     log: list[tuple[str, float, int]] = []
     for preset, seeds in STEPS:
         log.append(_step(f"run {preset} seeds {seeds}", [

@@ -15,7 +15,9 @@ not to schedule.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -23,7 +25,7 @@ from benchmark.core.engine import Engine
 from benchmark.core.tensors import LabelledImages, Normalizer
 from benchmark.core.training import make_optimizer, train_epoch
 from benchmark.harness.grid import Group
-from benchmark.harness.spec import RunSpec
+from benchmark.harness.plan import Plan
 
 STEPS = 3
 # Below this many training GFLOP (forward x 3, the references' images) a run is too small to
@@ -42,18 +44,18 @@ class Estimate:
         return f"at least {when} of training and evaluation on this device"
 
 
-def estimate(spec: RunSpec, groups: list[Group], engine: Engine) -> Estimate:
+def estimate(plan: Plan, groups: list[Group]) -> Estimate:
     """Seconds the references' training and the evaluations of ``groups`` take at least."""
     rates: dict[str, float] = {}
     seconds = 0.0
-    if spec.made_for != "gpu" and _training_gflop(spec, groups) < SMALL_RUN_GFLOP:
+    if plan.made_for != "gpu" and _training_gflop(plan, groups) < SMALL_RUN_GFLOP:
         return Estimate(0.0, {})
     for group in groups:
         key = f"{group.model}/{group.dataset}"
-        recipe = spec.recipe_for(group.model, group.dataset)
+        recipe = plan.recipe(group.model, group.dataset)
         if key not in rates:
-            rates[key] = _training_rate(group, engine, recipe.batch_size,
-                                        spec.model_kwargs.get(group.model, {}))
+            rates[key] = _training_rate(group, plan.engine, recipe.batch_size,
+                                        plan.model_kwargs.get(group.model, {}))
         data = group.data
         n_train, n_test = len(data.train_y), len(data.test_y)
         images = recipe.epochs * n_train
@@ -64,16 +66,16 @@ def estimate(spec: RunSpec, groups: list[Group], engine: Engine) -> Estimate:
     return Estimate(seconds, rates)
 
 
-def _training_gflop(spec: RunSpec, groups: list[Group]) -> float:
+def _training_gflop(plan: Plan, groups: list[Group]) -> float:
     """Training GFLOP of the references from the models' forward FLOP counts (no timing)."""
     from benchmark.harness.threads import forward_mflops
 
     total = 0.0
     for group in groups:
         data = group.data
-        recipe = spec.recipe_for(group.model, group.dataset)
+        recipe = plan.recipe(group.model, group.dataset)
         with torch.random.fork_rng():
-            model = group.model_factory(spec.model_kwargs.get(group.model, {}))(0)
+            model = group.model_factory(plan.model_kwargs.get(group.model, {}))(0)
         mflops = forward_mflops(model, tuple(data.train_x.shape[1:]))
         if mflops is None:
             return float("inf")  # cannot count: time it
@@ -82,14 +84,14 @@ def _training_gflop(spec: RunSpec, groups: list[Group]) -> float:
     return total
 
 
-def _training_rate(group: Group, engine: Engine, batch_size: int, kwargs: dict) -> float:
+def _training_rate(group: Group, engine: Engine, batch_size: int, kwargs: Mapping[str, Any]) -> float:
     """Training images per second of the group's model on this device (a few steps)."""
     devices = [engine.device.index or 0] if engine.device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):  # estimating must not move a seeded stream
         return _timed_steps(group, engine, batch_size, kwargs)
 
 
-def _timed_steps(group: Group, engine: Engine, batch_size: int, kwargs: dict) -> float:
+def _timed_steps(group: Group, engine: Engine, batch_size: int, kwargs: Mapping[str, Any]) -> float:
     data = group.data
     batch = min(batch_size, len(data.train_y))
     model = engine.prepare(group.model_factory(kwargs)(0))

@@ -13,23 +13,22 @@ from typing import Any
 import torch
 
 from benchmark.core.artifacts import ArtifactStore
-from benchmark.core.engine import Engine
 from benchmark.core.roles import Role
 from benchmark.core.tensors import Normalizer
 from benchmark.harness.evaluate import Evaluator, OriginalLogits
-from benchmark.harness.grid import Group, method_instance
+from benchmark.harness.grid import Group, GroupContext
+from benchmark.harness.plan import Plan
 from benchmark.harness.progress import Reporter
 from benchmark.harness.provenance import provenance
 from benchmark.harness.references import Reference, gold_model, original_model
-from benchmark.harness.requests import build_request
+from benchmark.harness.requests import request_in
 from benchmark.harness.rows import collapse_warning, make_row, weak_original_warning
 from benchmark.harness.schema import STATUS_SKIPPED
-from benchmark.harness.spec import CellSpec, RunSpec
+from benchmark.harness.spec import CellSpec
 from benchmark.harness.threads import choose_threads, forward_mflops
 from benchmark.harness.timing import speedup
 from benchmark.harness.unlearning import Outcome, timed_unlearn
 from benchmark.models import resolved_options
-from datasets.forget_sets import ForgetSet
 from methods import METHODS
 
 RANDOM_MODEL_SALT = 2  # the ZRF metric's random network: a stream of its own (0 original, 1 fresh)
@@ -41,28 +40,28 @@ class GroupRun:
     Each finished row goes to ``sink`` (the driver stores it; a Ray worker collects it).
     """
 
-    def __init__(self, spec: RunSpec, group: Group, engine: Engine, artifacts: ArtifactStore,
+    def __init__(self, plan: Plan, group: Group, artifacts: ArtifactStore,
                  sink: Callable[[dict[str, Any]], None], reporter: Reporter) -> None:
-        self.spec, self.group, self.engine = spec, group, engine
-        self.artifacts, self.sink, self.reporter = artifacts, sink, reporter
-        self.factory = group.model_factory(spec.model_kwargs.get(group.model, {}))
+        engine = plan.engine
+        factory = group.model_factory(plan.model_kwargs.get(group.model, {}))
         threads_reason = None
         if engine.device.type == "cpu":  # before anything is timed: the count is part of the setup
-            mflops = forward_mflops(self.factory(0), tuple(group.data.train_x.shape[1:]))
-            threads, threads_reason = choose_threads(spec.engine.threads, mflops)
+            mflops = forward_mflops(factory(0), tuple(group.data.train_x.shape[1:]))
+            threads, threads_reason = choose_threads(plan.engine_options.threads, mflops)
             torch.set_num_threads(threads)
         self.meta = provenance(engine) | {"threads": torch.get_num_threads(),
                                           "threads_reason": threads_reason}
         group.data = group.data.to(engine.device)
-        self.normalizer = Normalizer(group.data.mean, group.data.std, engine.device)
+        normalizer = Normalizer(group.data.mean, group.data.std, engine.device)
+        self.ctx = GroupContext(plan, group, artifacts, factory, normalizer, reporter)
+        self.plan, self.group, self.engine, self.sink = plan, group, engine, sink
         self.warnings: list[str] = []
         self.original_path: str | None = None
 
     def run(self, cells: list[CellSpec], todo: set[str]) -> None:
         """Measure the cells in ``todo`` (the driver reports the others as already stored)."""
-        group = self.group
-        original = original_model(self.spec, group, self.engine, self.artifacts, self.factory,
-                                  self.normalizer, self.reporter)
+        ctx, group = self.ctx, self.group
+        original = original_model(ctx)
         self.original_path = original.path
         original_logits: OriginalLogits | None = None  # shared by the forget sets
         for forget in group.forget_sets:
@@ -72,20 +71,19 @@ class GroupRun:
             if original.error:
                 for item in forget_cells:
                     if item.row_id in todo:
-                        self._store(item, {}, {}, error=original.error)
+                        self._store(item, error=original.error)
                 continue
-            gold = gold_model(self.spec, group, forget, self.engine, self.artifacts,
-                              original.model, self.factory, self.normalizer, self.reporter)
-            with self.reporter.phase(f"{self._where(forget)}: reference logits"):
+            gold = gold_model(ctx, forget, original.model)
+            with ctx.reporter.phase(f"{ctx.where(forget)}: reference logits"):
                 evaluator = Evaluator(group.data, forget, original.model, gold.model, self.engine,
-                                      self.normalizer, self.spec.metrics, group.seed,
+                                      ctx.normalizer, self.plan.metrics, group.seed,
                                       self._random_model(), original_logits)
                 original_logits = evaluator.original_logits
             if not self.warnings:
                 warning = weak_original_warning(evaluator.original_test_acc, group.data.num_classes)
                 self.warnings = [warning] if warning else []
                 if warning:
-                    self.reporter.warn(f"{group.model}/{group.dataset} seed {group.seed}: {warning}")
+                    ctx.reporter.warn(f"{group.model}/{group.dataset} seed {group.seed}: {warning}")
             for item in forget_cells:
                 if item.row_id not in todo:
                     continue
@@ -93,13 +91,13 @@ class GroupRun:
 
     def _measure(self, item: CellSpec, original: Reference, gold: Reference,
                  evaluator: Evaluator) -> None:
-        label = f"{self._where(item.forget)}: {item.method}"
+        label = f"{self.ctx.where(item.forget)}: {item.method}"
         if item.role is Role.METHOD and item.forget.scenario not in METHODS.get(item.method).scenarios:
             supported = ", ".join(sorted(s.value for s in METHODS.get(item.method).scenarios))
-            self._store(item, {}, {}, error=f"{item.method} is defined for: {supported}; not for "
+            self._store(item, error=f"{item.method} is defined for: {supported}; not for "
                         f"the {item.forget.scenario.value} scenario", status=STATUS_SKIPPED)
             return
-        with self.reporter.phase(f"{label} (unlearning)"):
+        with self.ctx.reporter.phase(f"{label} (unlearning)"):
             result = self._model_of(item, original, gold)
         timings: dict[str, Any] = {"unlearn_s": result.seconds, "samples_seen": result.samples_seen}
         if item.role is not Role.METHOD:
@@ -108,13 +106,14 @@ class GroupRun:
         else:
             timings["measured_on"] = self.engine.setup()
         if result.failed:
-            self._store(item, {}, timings, error=result.error)
+            self._store(item, timings=timings, error=result.error)
             return
         try:
-            with self.reporter.phase(f"{label} (metrics)"), self.engine.timer() as metric_time:
+            with self.ctx.reporter.phase(f"{label} (metrics)"), self.engine.timer() as metric_time:
                 metrics = evaluator.evaluate(result.model)
         except Exception as error:  # a metric that cannot handle this model must not stop the grid
-            self._store(item, {}, timings, error=f"metrics failed: {type(error).__name__}: {error}")
+            self._store(item, timings=timings,
+                        error=f"metrics failed: {type(error).__name__}: {error}")
             return
         timings["metrics_s"] = metric_time["seconds"]
         metrics["time_s"] = result.seconds
@@ -125,20 +124,17 @@ class GroupRun:
             timings.update(gold_s=gold.seconds, gold_measured_on=gold.setup)
             if collapsed := collapse_warning(metrics, self.group.data.num_classes):
                 warnings.append(collapsed)
-                self.reporter.warn(f"{label}: {collapsed}")
+                self.ctx.reporter.warn(f"{label}: {collapsed}")
         else:
             metrics["speedup_vs_retrain"] = None
         reference_path = {Role.ORIGINAL: original.path, Role.GOLD: gold.path}.get(item.role)
-        self._store(item, metrics, timings, warnings=warnings, model=result.model,
+        self._store(item, metrics=metrics, timings=timings, warnings=warnings, model=result.model,
                     model_path=reference_path)
 
     def _random_model(self) -> torch.nn.Module:
         """The ZRF metric's randomly initialised network (global RNG left as it was)."""
         with torch.random.fork_rng():
-            return self.engine.prepare(self.factory(RANDOM_MODEL_SALT)).eval()
-
-    def _where(self, forget: ForgetSet) -> str:
-        return f"{self.group.model}/{self.group.dataset} forget {forget.label} seed {self.group.seed}"
+            return self.engine.prepare(self.ctx.factory(RANDOM_MODEL_SALT)).eval()
 
     def _model_of(self, item: CellSpec, original: Reference, gold: Reference) -> Outcome:
         """The model of a cell: a reference as it is, or a method's timed output."""
@@ -146,20 +142,19 @@ class GroupRun:
             return Outcome(original.model, original.seconds)
         if item.role is Role.GOLD:
             return Outcome(gold.model, gold.seconds, gold.error, dict(gold.samples_seen))
-        method = method_instance(self.spec, item.method)
-        request = build_request(method, self.group.data, item.forget, self.group.seed, self.engine,
-                                item.recipe, self.factory, self.normalizer)
+        method = self.plan.method(item.method)
+        request = request_in(self.ctx, method, item.forget)
         return timed_unlearn(method, original.model, request, self.group.seed)
 
-    def _store(self, item: CellSpec, metrics: dict[str, Any], timings: dict[str, Any],
-               error: str | None = None, warnings: list[str] | None = None,
-               model: torch.nn.Module | None = None, model_path: str | None = None,
-               status: str | None = None) -> None:
-        row = make_row(item, self.spec, metrics, timings, self.meta, warnings or [], error,
-                       self.group.data, status)
-        if model is not None and self.spec.save_models and item.role is Role.METHOD:
-            model_path = str(self.artifacts.save("unlearned", item.row_id, model.state_dict(),
-                                                 {"method": item.method}))
+    def _store(self, item: CellSpec, *, metrics: dict[str, Any] | None = None,
+               timings: dict[str, Any] | None = None, error: str | None = None,
+               warnings: list[str] | None = None, model: torch.nn.Module | None = None,
+               model_path: str | None = None, status: str | None = None) -> None:
+        row = make_row(item, self.plan, self.group.data, self.meta, metrics=metrics,
+                       timings=timings, warnings=warnings, error=error, status=status)
+        if model is not None and self.plan.save_models and item.role is Role.METHOD:
+            model_path = str(self.ctx.artifacts.save("unlearned", item.row_id, model.state_dict(),
+                                                     {"method": item.method}))
         row["artifacts"] = {
             "model_path": model_path,
             "original_path": self.original_path,

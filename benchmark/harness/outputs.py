@@ -16,32 +16,32 @@ from pathlib import Path
 from benchmark.core.artifacts import StorageError
 from benchmark.core.errors import UserError
 from benchmark.harness.grid import Group
-from benchmark.harness.spec import RunSpec
+from benchmark.harness.plan import Plan
 from benchmark.harness.store import check_ours
 
 SPARE_BYTES = 64 * 2**20  # room left for the results database and the decode cache
 
 
-def check_outputs(spec: RunSpec) -> None:
+def check_outputs(plan: Plan) -> None:
     """Raise StorageError/UserError unless the results file and cache folder are writable."""
-    results = Path(spec.results)
+    results = Path(plan.results)
     if results.is_dir():
         raise UserError(f"results path {results} is a folder; give a file such as results.sqlite")
     _check_writable(results, "results file", is_folder=False)
     check_ours(results)
-    cache = spec.cache_root()
+    cache = plan.cache_root
     if cache.exists() and not cache.is_dir():
         raise StorageError(f"cache folder {cache} is a file; give a folder with --cache-dir")
     _check_writable(cache, "cache folder", is_folder=True)
 
 
-def check_free_space(spec: RunSpec, groups: list[Group]) -> None:
+def check_free_space(plan: Plan, groups: list[Group]) -> None:
     """Raise StorageError when the cache's disk cannot hold the checkpoints of this run."""
     need = SPARE_BYTES
     for group in groups:
-        per_forget = 1 + (len(group.methods) if spec.save_models else 0)
+        per_forget = 1 + (len(group.methods) if plan.save_models else 0)
         need += group.weight_bytes * (1 + per_forget * len(group.forget_sets))
-    folder = _existing_ancestor(spec.cache_root())
+    folder = _existing_ancestor(plan.cache_root)
     free = shutil.disk_usage(folder).free
     if free < need:
         raise StorageError(f"not enough free disk for this run's checkpoints under {folder}: "

@@ -17,21 +17,18 @@ stored, so the next run measures them again: resume works as with the local exec
 
 from __future__ import annotations
 
-import dataclasses
 import secrets
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from benchmark.core.artifacts import ArtifactStore
-from benchmark.core.engine import Engine
 from benchmark.core.errors import UserError
-from benchmark.core.roles import GOLD_METHOD, Role
-from benchmark.harness.executors import Job, Sink, describe, failure_rows
-from benchmark.harness.grid import cell, expand
+from benchmark.harness.grid import expand
 from benchmark.harness.group_run import GroupRun
+from benchmark.harness.jobs import Job, Sink, describe, failure_rows
+from benchmark.harness.plan import Plan
 from benchmark.harness.progress import Reporter
-from benchmark.harness.spec import RunSpec
 from datasets.base import ImageDataset
 
 MARKER_PREFIX = ".ray-shared-"
@@ -50,21 +47,17 @@ class RecordingStore(ArtifactStore):
         return super().save(kind, key, payload, meta)
 
 
-def run_group(spec: RunSpec, job_index: tuple[str, str, int], todo: set[str], marker: str,
+def run_group(plan: Plan, job_index: tuple[str, str, int], todo: set[str], marker: str,
               data: dict[str, ImageDataset] | None) -> dict[str, Any]:
     """The body of one Ray task: the rows of one group, and checkpoints if not shared."""
     model, dataset, seed = job_index
-    one = dataclasses.replace(spec, models=[model], datasets=[dataset], seeds=[seed])
+    one = plan.narrowed(models=[model], datasets=[dataset], seeds=[seed])
     (group,) = expand(one, data)
-    engine = Engine.for_device(spec.device, spec.engine.precision, spec.engine.channels_last)
-    shared = (spec.checkpoint_dir() / marker).exists()
-    folder = spec.checkpoint_dir() if shared else Path(tempfile.mkdtemp(prefix="unlearn-ray-"))
+    shared = (plan.checkpoint_dir / marker).exists()
+    folder = plan.checkpoint_dir if shared else Path(tempfile.mkdtemp(prefix="unlearn-ray-"))
     store = RecordingStore(folder)
-    setup = (engine.device.type, engine.precision, engine.channels_last)
-    cells = [cell(one, group, f, m, setup) for f in group.forget_sets
-             for m in (Role.ORIGINAL.value, GOLD_METHOD, *group.methods)]
     rows: list[dict[str, Any]] = []
-    GroupRun(one, group, engine, store, rows.append, Reporter.silent()).run(cells, todo)
+    GroupRun(one, group, store, rows.append, Reporter.silent()).run(one.cells(group), todo)
     return {"rows": rows, "checkpoints": [] if shared else store.saved, "folder": str(folder)}
 
 
@@ -74,8 +67,8 @@ class RayExecutor:
     def __init__(self, address: str | None) -> None:
         self.address = address
 
-    def run(self, spec: RunSpec, engine: Engine, jobs: list[Job], artifacts: ArtifactStore,
-            sink: Sink, reporter: Reporter, data: dict[str, ImageDataset] | None) -> None:
+    def run(self, plan: Plan, jobs: list[Job], artifacts: ArtifactStore, sink: Sink,
+            reporter: Reporter, data: dict[str, ImageDataset] | None) -> None:
         try:
             import ray
         except ImportError:
@@ -87,30 +80,30 @@ class RayExecutor:
         marker = f"{MARKER_PREFIX}{secrets.token_hex(8)}"
         marker_path = artifacts.folder / marker
         marker_path.touch()
-        resources = {"num_gpus": 1} if engine.device.type == "cuda" else \
-            {"num_cpus": max(1, spec.engine.threads)}
+        resources = {"num_gpus": 1} if plan.engine.device.type == "cuda" else \
+            {"num_cpus": max(1, plan.engine_options.threads)}
         task = ray.remote(run_group).options(max_retries=0, **resources)
-        pending = {task.remote(spec, (j.group.model, j.group.dataset, j.group.seed), j.todo,
+        pending = {task.remote(plan, (j.group.model, j.group.dataset, j.group.seed), j.todo,
                                marker, data): j for j in jobs}
         try:
             with reporter.phase(f"{len(jobs)} group(s) on Ray"):
                 while pending:
                     done, _ = ray.wait(list(pending), num_returns=1)
                     job = pending.pop(done[0])
-                    self._collect(ray, done[0], spec, engine, job, artifacts, sink)
+                    self._collect(ray, done[0], plan, job, artifacts, sink)
         finally:
             marker_path.unlink(missing_ok=True)
             for ref in pending:  # a stopped driver: unfinished groups are redone next time
                 ray.cancel(ref, force=True)
 
     @staticmethod
-    def _collect(ray: Any, ref: Any, spec: RunSpec, engine: Engine, job: Job,
-                 artifacts: ArtifactStore, sink: Sink) -> None:
+    def _collect(ray: Any, ref: Any, plan: Plan, job: Job, artifacts: ArtifactStore,
+                 sink: Sink) -> None:
         try:
             result = ray.get(ref)
         except Exception as error:  # the task raised, or its worker died
             cause = getattr(error, "cause", None) or error
-            for row in failure_rows(spec, engine, job, describe(cause)):
+            for row in failure_rows(plan, job, describe(cause)):
                 sink(row)
             return
         for kind, key, payload, meta in result["checkpoints"]:

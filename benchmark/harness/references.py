@@ -17,15 +17,12 @@ from typing import Any
 from torch import nn
 
 from benchmark.core.artifacts import ArtifactStore
-from benchmark.core.engine import Engine
 from benchmark.core.hashing import stable_hash
 from benchmark.core.roles import GOLD_METHOD, Role
-from benchmark.core.tensors import LabelledImages, Normalizer
+from benchmark.core.tensors import LabelledImages
 from benchmark.core.training import train_with_recipe
-from benchmark.harness.grid import Group, ModelFactory, method_instance
-from benchmark.harness.progress import Reporter
-from benchmark.harness.requests import build_request
-from benchmark.harness.spec import RunSpec
+from benchmark.harness.grid import GroupContext
+from benchmark.harness.requests import request_in
 from benchmark.harness.timing import warm_up
 from benchmark.harness.unlearning import non_finite, timed_unlearn
 from datasets.forget_sets import ForgetSet
@@ -50,12 +47,13 @@ class Reference:
     samples_seen: dict[str, int] = field(default_factory=dict)
 
 
-def _key_parts(spec: RunSpec, group: Group, engine: Engine) -> dict[str, Any]:
-    return {"model": group.model, "kwargs": spec.model_kwargs.get(group.model, {}),
+def _key_parts(ctx: GroupContext) -> dict[str, Any]:
+    plan, group = ctx.plan, ctx.group
+    return {"model": group.model, "kwargs": dict(plan.model_kwargs.get(group.model, {})),
             "dataset": group.dataset, "data_fingerprint": group.data_fingerprint,
-            "seed": group.seed, "recipe": spec.recipe_for(group.model, group.dataset),
-            "data": spec.data, "code": TRAINING_CODE_VERSION, "device": engine.device.type,
-            "precision": engine.precision, "channels_last": engine.channels_last}
+            "seed": group.seed, "recipe": ctx.recipe, "data": plan.data,
+            "code": TRAINING_CODE_VERSION, "device": ctx.engine.device.type,
+            "precision": ctx.engine.precision, "channels_last": ctx.engine.channels_last}
 
 
 def _load(store: ArtifactStore, kind: str, key: str, model: nn.Module) -> dict[str, Any] | None:
@@ -71,23 +69,21 @@ def _load(store: ArtifactStore, kind: str, key: str, model: nn.Module) -> dict[s
     return cached[1]
 
 
-def original_model(spec: RunSpec, group: Group, engine: Engine, store: ArtifactStore,
-                   factory: ModelFactory, normalizer: Normalizer, reporter: Reporter) -> Reference:
+def original_model(ctx: GroupContext) -> Reference:
     """The group's original (trained on every class), loaded from the cache or trained."""
-    kind, key = Role.ORIGINAL.value, stable_hash(_key_parts(spec, group, engine))
+    store, engine, group, recipe = ctx.artifacts, ctx.engine, ctx.group, ctx.recipe
+    kind, key = Role.ORIGINAL.value, stable_hash(_key_parts(ctx))
     path = str(store.path(kind, key))
-    model = engine.prepare(factory(0))
+    model = engine.prepare(ctx.factory(0))
     meta = _load(store, kind, key, model)
     if meta is not None:
         return Reference(model.eval(), meta.get("seconds"), meta.get("setup"), True, path)
     data = group.data
-    recipe = spec.recipe_for(group.model, group.dataset)
     monitor = LabelledImages(data.test_x, data.test_y) if recipe.plateau_monitor == "test" else None
-    warm_up(model, engine, normalizer, tuple(data.train_x.shape[1:]), data.num_classes)
-    with reporter.phase(f"{group.model}/{group.dataset} seed {group.seed}: training original"), \
-            engine.timer() as timing:
+    warm_up(model, engine, ctx.normalizer, tuple(data.train_x.shape[1:]), data.num_classes)
+    with ctx.reporter.phase(f"{ctx.where()}: training original"), engine.timer() as timing:
         train_with_recipe(model, LabelledImages(data.train_x, data.train_y), recipe, engine,
-                          normalizer, group.seed, monitor)
+                          ctx.normalizer, group.seed, monitor)
     problem = non_finite(model)
     if problem:
         return Reference(None, None, None, False, path, f"original diverged while training: {problem}")
@@ -96,31 +92,27 @@ def original_model(spec: RunSpec, group: Group, engine: Engine, store: ArtifactS
     return Reference(model.eval(), timing["seconds"], setup, False, path)
 
 
-def gold_model(spec: RunSpec, group: Group, forget: ForgetSet, engine: Engine,
-               store: ArtifactStore, original: nn.Module, factory: ModelFactory,
-               normalizer: Normalizer, reporter: Reporter) -> Reference:
+def gold_model(ctx: GroupContext, forget: ForgetSet, original: nn.Module) -> Reference:
     """The model retrained without ``forget`` (the gold reference), cached or trained.
 
     Trained by the ``retrain`` method through the same timed call as every other method.
     """
-    method = method_instance(spec, GOLD_METHOD)
-    kind = Role.GOLD.value
-    key = stable_hash(_key_parts(spec, group, engine) | {"forget": forget, "config": method.config})
+    method = ctx.plan.method(GOLD_METHOD)
+    store, kind = ctx.artifacts, Role.GOLD.value
+    key = stable_hash(_key_parts(ctx) | {"forget": forget, "config": method.config})
     path = str(store.path(kind, key))
-    model = engine.prepare(factory())
+    model = ctx.engine.prepare(ctx.factory())
     meta = _load(store, kind, key, model)
     if meta is not None:
         return Reference(model.eval(), meta.get("seconds"), meta.get("setup"), True, path,
                          samples_seen=meta.get("samples_seen", {}))
-    request = build_request(method, group.data, forget, group.seed, engine,
-                            spec.recipe_for(group.model, group.dataset), factory, normalizer)
-    with reporter.phase(f"{group.model}/{group.dataset} seed {group.seed}: retraining without "
-                        f"{forget.label}"):
-        outcome = timed_unlearn(method, original, request, group.seed)
+    request = request_in(ctx, method, forget)
+    with ctx.reporter.phase(f"{ctx.where()}: retraining without {forget.label}"):
+        outcome = timed_unlearn(method, original, request, ctx.group.seed)
     if outcome.failed:
         return Reference(None, outcome.seconds, None, False, path, outcome.error,
                          outcome.samples_seen)
-    setup = engine.setup()
+    setup = ctx.engine.setup()
     store.save(kind, key, outcome.model.state_dict(), {
         "seconds": outcome.seconds, "setup": setup, "samples_seen": outcome.samples_seen})
     return Reference(outcome.model, outcome.seconds, setup, False, path,

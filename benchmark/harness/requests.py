@@ -10,6 +10,7 @@ from benchmark.core.engine import Engine
 from benchmark.core.errors import UserError
 from benchmark.core.tensors import LabelledImages, Normalizer, balanced_subset
 from benchmark.core.training import TrainRecipe
+from benchmark.harness.grid import GroupContext
 from datasets.base import ImageDataset
 from datasets.forget_sets import ForgetSet
 from methods.api import Access, UnlearningMethod, UnlearnRequest
@@ -66,3 +67,11 @@ def build_request(
 def _split(x, y, mask) -> tuple[LabelledImages, LabelledImages]:
     """(forgotten, kept) rows of one split; each holds only its own rows (copies)."""
     return LabelledImages(x[mask], y[mask]), LabelledImages(x[~mask], y[~mask])
+
+
+def request_in(ctx: GroupContext, method: UnlearningMethod, forget: ForgetSet) -> UnlearnRequest:
+    """The request of ``method`` for ``forget`` within one group's work (its data, seed,
+    engine, recipe, model factory and normalizer)."""
+    group = ctx.group
+    return build_request(method, group.data, forget, group.seed, ctx.engine, ctx.recipe,
+                         ctx.factory, ctx.normalizer)

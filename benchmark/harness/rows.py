@@ -12,8 +12,10 @@ from typing import Any
 from benchmark.core.hashing import to_jsonable
 from benchmark.core.roles import Role
 from benchmark.core.scenarios import Scenario
+from benchmark.harness.plan import Plan
 from benchmark.harness.schema import STATUS_FAILED, STATUS_OK
-from benchmark.harness.spec import CellSpec, RunSpec
+from benchmark.harness.spec import CellSpec
+from benchmark.metrics.registry import undeclared
 from datasets.base import ImageDataset
 from methods import METHODS
 
@@ -33,10 +35,14 @@ def access_of(item: CellSpec) -> tuple[list[str], bool]:
     return sorted(a.value for a in cls.needs), cls.zero_glance()
 
 
-def make_row(item: CellSpec, spec: RunSpec, metrics: dict[str, Any], timings: dict[str, Any],
-             provenance: dict[str, Any], warnings: list[str], error: str | None,
-             data: ImageDataset, status: str | None = None) -> dict[str, Any]:
+def make_row(item: CellSpec, plan: Plan, data: ImageDataset, provenance: dict[str, Any], *,
+             metrics: dict[str, Any] | None = None, timings: dict[str, Any] | None = None,
+             warnings: list[str] | None = None, error: str | None = None,
+             status: str | None = None) -> dict[str, Any]:
     """The stored row of ``item``: ``error`` given means a failure (or skipped) row, no metrics."""
+    if unknown := undeclared(metrics or {}):  # a new metric must be declared to be stored
+        raise ValueError(f"undeclared metrics {', '.join(unknown)}: declare them in "
+                         "benchmark/metrics/registry.py")
     access, zero_glance = access_of(item)
     forget = item.forget
     # Classes forgotten; one for a sub-class; the number of samples for random samples.
@@ -54,15 +60,15 @@ def make_row(item: CellSpec, spec: RunSpec, metrics: dict[str, Any], timings: di
         "device": item.device_type,
         "zero_glance": int(zero_glance),
         "access": access,
-        "spec": item.as_dict() | {"preset": spec.preset, "data_root": spec.data_root,
-                                  "tuned_from": spec.tuned.get(item.method)},
+        "spec": item.as_dict() | {"preset": plan.preset, "data_root": plan.data_root,
+                                  "tuned_from": plan.tuned.get(item.method)},
         "hparams": to_jsonable(item.method_config),
-        "metrics": {} if error else metrics,
-        "timings": timings,
+        "metrics": {} if error else (metrics or {}),
+        "timings": timings or {},
         "provenance": provenance,
         "status": status or (STATUS_FAILED if error else STATUS_OK),
         "error": error,
-        "warnings": warnings,
+        "warnings": warnings or [],
     }
 
 

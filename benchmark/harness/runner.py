@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchmark.core.artifacts import ArtifactStore
-from benchmark.core.engine import Engine
-from benchmark.core.roles import GOLD_METHOD, Role
 from benchmark.harness.estimate import estimate
-from benchmark.harness.executors import Job, executor_for
-from benchmark.harness.grid import Group, cell, expand, validate_spec
+from benchmark.harness.executors import executor_for
+from benchmark.harness.grid import Group, expand
+from benchmark.harness.jobs import Job
 from benchmark.harness.outputs import check_free_space, check_outputs
+from benchmark.harness.plan import Plan, plan_of
 from benchmark.harness.progress import Reporter
 from benchmark.harness.schema import STATUS_FAILED
 from benchmark.harness.spec import RunSpec
@@ -41,56 +41,54 @@ class RunOutcome:
         return text + (f", {self.failed} failed" if self.failed else "")
 
 
-def run(spec: RunSpec, reporter: Reporter | None = None) -> list[dict[str, Any]]:
-    """Run every cell of ``spec``; the rows of this run (measured now or already stored)."""
-    return run_grid(spec, reporter).rows
+def run(plan: Plan | RunSpec, reporter: Reporter | None = None) -> list[dict[str, Any]]:
+    """Run every cell of ``plan``; the rows of this run (measured now or already stored)."""
+    return run_grid(plan, reporter).rows
 
 
-def run_grid(spec: RunSpec, reporter: Reporter | None = None,
+def run_grid(plan: Plan | RunSpec, reporter: Reporter | None = None,
              data: dict[str, ImageDataset] | None = None) -> RunOutcome:
-    """Run every cell of ``spec``; see the module docstring for what happens when.
+    """Run every cell of ``plan``; see the module docstring for what happens when.
 
-    ``data`` supplies data sets by name instead of loading them (see ``grid.expand``).
+    A RunSpec is resolved into its plan first (benchmark.harness.plan.plan_of). ``data``
+    supplies data sets by name instead of loading them (see ``grid.expand``).
     """
+    plan = plan if isinstance(plan, Plan) else plan_of(plan)
     reporter = reporter or Reporter.silent()
-    engine = Engine.for_device(spec.device, spec.engine.precision, spec.engine.channels_last)
-    validate_spec(spec)
-    check_outputs(spec)  # before the data is loaded: nothing is written yet
+    check_outputs(plan)  # before the data is loaded: nothing is written yet
     reporter.start()
     try:
         with reporter.phase("loading data sets"):
-            groups = expand(spec, data)
-        check_free_space(spec, groups)
-        _announce_cost(spec, groups, engine, reporter)
-        artifacts = ArtifactStore(spec.checkpoint_dir(), "checkpoint cache folder")
-        return _run_groups(spec, engine, groups, artifacts, reporter, data)
+            groups = expand(plan, data)
+        check_free_space(plan, groups)
+        _announce_cost(plan, groups, reporter)
+        artifacts = ArtifactStore(plan.checkpoint_dir, "checkpoint cache folder")
+        return _run_groups(plan, groups, artifacts, reporter, data)
     finally:
         reporter.finish()
 
 
-def _announce_cost(spec: RunSpec, groups: list[Group], engine: Engine, reporter: Reporter) -> None:
+def _announce_cost(plan: Plan, groups: list[Group], reporter: Reporter) -> None:
     """Say what a long run will cost before it starts; warn when a GPU preset meets a CPU."""
     with reporter.phase("estimating the cost"):
-        cost = estimate(spec, groups, engine)
-    if engine.device.type == "cpu" and spec.made_for == "gpu":
-        reporter.warn(f"preset {spec.preset!r} is made for a GPU; on this CPU it needs {cost.text()}"
+        cost = estimate(plan, groups)
+    if plan.engine.device.type == "cpu" and plan.made_for == "gpu":
+        reporter.warn(f"preset {plan.preset!r} is made for a GPU; on this CPU it needs {cost.text()}"
                       " (Ctrl-C stops it; finished rows stay stored)")
     elif cost.seconds > 60:
         reporter.note(f"estimated: {cost.text()}")
 
 
-def _run_groups(spec: RunSpec, engine: Engine, groups: list[Group], artifacts: ArtifactStore,
-                reporter: Reporter, data: dict[str, ImageDataset] | None) -> RunOutcome:
+def _run_groups(plan: Plan, groups: list[Group], artifacts: ArtifactStore, reporter: Reporter,
+                data: dict[str, ImageDataset] | None) -> RunOutcome:
     """Skip what is stored, hand the rest to the executor, store its rows as they come."""
     outcome = RunOutcome()
-    setup = (engine.device.type, engine.precision, engine.channels_last)
-    with ResultStore(spec.results) as store:
+    with ResultStore(plan.results) as store:
         jobs, total, skipped = [], 0, []
         for group in groups:
-            cells = [cell(spec, group, f, m, setup) for f in group.forget_sets
-                     for m in (Role.ORIGINAL.value, GOLD_METHOD, *group.methods)]
+            cells = plan.cells(group)
             total += len(cells)
-            todo = {c.row_id for c in cells} if spec.rerun else store.missing(c.row_id for c in cells)
+            todo = {c.row_id for c in cells} if plan.rerun else store.missing(c.row_id for c in cells)
             stored = store.rows(c.row_id for c in cells if c.row_id not in todo)
             outcome.rows += stored
             outcome.skipped += len(stored)
@@ -110,5 +108,5 @@ def _run_groups(spec: RunSpec, engine: Engine, groups: list[Group], artifacts: A
             outcome.failed += int(row["status"] == STATUS_FAILED)
             reporter.advance(row)
 
-        executor_for(spec).run(spec, engine, jobs, artifacts, sink, reporter, data)
+        executor_for(plan).run(plan, jobs, artifacts, sink, reporter, data)
     return outcome

@@ -18,6 +18,7 @@ from benchmark.core.named_files import read_named_toml, shipped_names
 from benchmark.core.seeding import check_seed
 from benchmark.harness.spec import RunSpec
 
+ALL_METHODS = "all"  # --methods all: every registered method
 OPTION_SECTIONS = ("metrics", "data", "engine")  # RunSpec attributes holding a dataclass
 LIST_KEYS = ("methods", "models", "datasets", "forget")
 TEXT_KEYS = ("device", "data_root", "results", "cache_dir", "executor", "ray_address")

@@ -1,4 +1,5 @@
-"""RunSpec (what the user asked for) and CellSpec (one unit of work with a stable id).
+"""What the user asked for (RunArgs: flags as given; RunSpec: a preset with flags applied) and
+CellSpec (one unit of work with a stable id). benchmark.harness.plan resolves both into a Plan.
 
 A RunSpec is built by benchmark.harness.settings from a TOML preset with CLI flags on top.
 The training recipe of a (model, data set) follows one precedence rule, lowest first:
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,34 @@ from datasets.forget_sets import ForgetSet
 DEFAULT_RESULTS = "results/results.sqlite"
 CACHE_ENV = "UNLEARN_CACHE_DIR"  # the root of every cache: checkpoints/ and data/ inside it
 DEFAULT_CACHE_ROOT = Path("~/.cache/unlearning-bench")
+
+
+@dataclass(frozen=True)
+class RunArgs:
+    """What the user asked for, as given: a preset and flag values (None: the preset's).
+
+    ``settings`` are ``--set`` assignments (``"unsir.impair_lr=0.05"``); ``table`` replaces
+    reading ``preset`` (a claim set's ``[run]`` merged over its preset).
+    """
+
+    preset: str = "default"
+    methods: Sequence[str] | None = None
+    models: Sequence[str] | None = None
+    datasets: Sequence[str] | None = None
+    forget: Sequence[str] | None = None
+    seeds: Sequence[int] | None = None
+    device: str | None = None
+    data_root: str | None = None
+    results: str | None = None
+    cache_dir: str | None = None
+    executor: str | None = None
+    ray_address: str | None = None
+    settings: Sequence[str] | Mapping[str, Any] = ()
+    tuned: Sequence[str] = ()
+    threads: int | None = None
+    rerun: bool = False
+    save_models: bool = False
+    table: Mapping[str, Any] | None = None
 
 
 @dataclass

@@ -110,22 +110,20 @@ class ResultStore:
             out.append(row)
         return out
 
-    def to_dataframe(self):  # -> pd.DataFrame (pandas imported lazily: it is slow to import)
-        """One row per result; metric and timing keys become columns of their own."""
-        from benchmark.harness.frames import rows_to_dataframe
 
-        return rows_to_dataframe(self.rows())
-
-
-def load_dataframe(path: str | Path):  # -> pd.DataFrame
+def load_dataframe(path: str | Path, *, flat: bool = False, layers: bool = False,
+                   details: bool = False):  # -> pd.DataFrame (pandas is imported lazily: slow)
     """Read a results database into pandas, read-only; a missing or foreign file is a UserError.
 
-    Corrupt rows are skipped with a warning on stderr.
+    The frame is ``benchmark.harness.frames.rows_to_dataframe`` of its rows (``flat``,
+    ``layers``, ``details`` as there). Corrupt rows are skipped with a warning on stderr.
     """
+    from benchmark.harness.frames import rows_to_dataframe
+
     if not Path(path).exists():
         raise UserError(f"no results database at {path}; run `python -m benchmark run` first or pass --db")
     with ResultStore(path, read_only=True) as store:
-        frame = store.to_dataframe()
+        frame = rows_to_dataframe(store.rows(), flat=flat, layers=layers, details=details)
         if store.corrupt:
             import sys
 

@@ -10,6 +10,7 @@ return plain Python values, so the harness can store them as JSON. One idea per 
 - ``mia``: entropy- and loss-based membership inference on the forget-train samples
 - ``gold``: activation distance and JS divergence to the retrained (gold) model
 - ``zrf``: the zero retrain forgetting score against a randomly initialised model
+- ``registry``: every metric declared once (label, unit, direction, aggregation)
 """
 
 from benchmark.metrics.accuracy import accuracy, split_accuracies

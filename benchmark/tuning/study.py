@@ -11,7 +11,6 @@ neither. Trials that repeat earlier settings reuse the stored rows, so a killed 
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import time
 from collections.abc import Callable
@@ -22,17 +21,15 @@ from typing import Any
 
 import torch
 
-from benchmark.core.engine import Engine
 from benchmark.core.errors import UserError
 from benchmark.core.roles import GOLD_METHOD, REFERENCE_ROLES
 from benchmark.core.search_space import Choice, Float, Int, Param, check_search_space
-from benchmark.harness.grid import ALL_METHODS, validate_spec
+from benchmark.harness.plan import FrozenDict, Plan
 from benchmark.harness.progress import Reporter
 from benchmark.harness.provenance import provenance
 from benchmark.harness.runner import run_grid
-from benchmark.harness.spec import RunSpec
+from benchmark.harness.tuned_files import DEFAULT_OUT, tuned_path, write_tuned
 from benchmark.tuning import objective
-from benchmark.tuning.files import DEFAULT_OUT, tuned_path, write_tuned
 from datasets import DataSource, ImageDataset, load_dataset
 from datasets.validation import ValidationSplit, validation_view
 from methods import METHODS
@@ -63,10 +60,9 @@ def require_optuna() -> Any:
     return optuna
 
 
-def tunable_methods(spec: RunSpec) -> list[str]:
+def tunable_methods(plan: Plan) -> list[str]:
     """The run's methods to tune (retrain is the gold reference); one without a space fails."""
-    names = METHODS.names() if ALL_METHODS in spec.methods else spec.methods
-    methods = [m for m in names if m not in (GOLD_METHOD, *REFERENCE_ROLES)]
+    methods = [m for m in plan.methods if m not in (GOLD_METHOD, *REFERENCE_ROLES)]
     if not methods:
         raise UserError("nothing to tune: retrain is the gold reference; name methods with --methods")
     for name in methods:
@@ -92,15 +88,12 @@ def suggest(trial: Any, name: str, param: Param) -> Any:
     raise TypeError(f"unknown search range {param!r}")
 
 
-def trial_spec(base: RunSpec, method: str, params: dict[str, Any]) -> RunSpec:
+def trial_plan(base: Plan, method: str, params: dict[str, Any]) -> Plan:
     """``base`` running ``method`` alone with ``params`` over the preset's settings."""
-    spec = copy.deepcopy(base)
-    spec.methods = [method]
-    spec.method_settings[method] = {**spec.method_settings.get(method, {}), **params}
-    return spec
+    return base.with_method_settings(method, params).narrowed(methods=[method])
 
 
-def run_study(base: RunSpec, method: str, view: ImageDataset, options: TuneOptions,
+def run_study(base: Plan, method: str, view: ImageDataset, options: TuneOptions,
               on_trial: Callable[[objective.TrialResult], None]) -> list[objective.TrialResult]:
     """``options.trials`` trials of ``method`` on the one model and data set of ``base``."""
     optuna = require_optuna()
@@ -111,7 +104,7 @@ def run_study(base: RunSpec, method: str, view: ImageDataset, options: TuneOptio
 
     def evaluate(trial: Any) -> float:
         params = {name: suggest(trial, name, param) for name, param in space.items()}
-        rows = run_grid(trial_spec(base, method, params), Reporter.silent(),
+        rows = run_grid(trial_plan(base, method, params), Reporter.silent(),
                         data={base.datasets[0]: view}).rows
         result = objective.score_trial(trial.number, params, rows, method)
         results.append(result)
@@ -122,31 +115,28 @@ def run_study(base: RunSpec, method: str, view: ImageDataset, options: TuneOptio
     return results
 
 
-def tune(spec: RunSpec, options: TuneOptions,
+def tune(plan: Plan, options: TuneOptions,
          log: Callable[[str], None] = print) -> list[Path]:
-    """Tune every method of ``spec`` on every model and data set; the tuned files written."""
+    """Tune every method of ``plan`` on every model and data set; the tuned files written."""
     require_optuna()
-    validate_spec(spec)
-    methods = tunable_methods(spec)
-    base = copy.deepcopy(spec)
-    base.methods, base.rerun, base.tuned = [], False, {}
-    base.metrics = dataclasses.replace(spec.metrics, relearn=False, mia=False)
-    source = DataSource(data_root=spec.data_root, cache_dir=str(spec.data_cache_dir()))
+    methods = tunable_methods(plan)
+    base = plan.narrowed(methods=[], rerun=False, tuned=FrozenDict(),
+                         metrics=dataclasses.replace(plan.metrics, relearn=False, mia=False))
+    source = DataSource(data_root=plan.data_root, cache_dir=str(plan.data_cache_dir))
     written = []
-    for dataset in spec.datasets:
+    for dataset in plan.datasets:
         view = validation_view(load_dataset(dataset, source), options.split)
-        for model in spec.models:
+        for model in plan.models:
             for method in methods:
-                study_spec = copy.deepcopy(base)
-                study_spec.models, study_spec.datasets = [model], [dataset]
+                study_plan = base.narrowed(models=[model], datasets=[dataset])
                 log(f"tuning {method} on {model}/{dataset}: {options.trials} trials")
                 started = time.perf_counter()
-                trials = run_study(study_spec, method, view, options,
+                trials = run_study(study_plan, method, view, options,
                                    lambda t: log(f"  trial {t.number}: {_summary(t)}"))
                 elapsed = time.perf_counter() - started
                 best = objective.best_trial(trials)
-                path = tuned_path(options.out, spec.preset, method, model, dataset)
-                write_tuned(path, document(study_spec, method, view, options, trials, best, elapsed))
+                path = tuned_path(options.out, plan.preset, method, model, dataset)
+                write_tuned(path, document(study_plan, method, view, options, trials, best, elapsed))
                 log(f"  best: trial {best.number}, {_summary(best)}; {elapsed:.0f} s -> {path}")
                 written.append(path)
     return written
@@ -159,18 +149,18 @@ def _summary(trial: objective.TrialResult) -> str:
             f"{100 * trial.retain_acc:.1f} %, {trial.time_s:.2f} s) {trial.params}")
 
 
-def document(spec: RunSpec, method: str, view: ImageDataset, options: TuneOptions,
+def document(plan: Plan, method: str, view: ImageDataset, options: TuneOptions,
              trials: list[objective.TrialResult], best: objective.TrialResult,
              elapsed: float) -> dict[str, Any]:
-    """The tuned file's tables (see benchmark.tuning.files for the layout)."""
+    """The tuned file's tables (see benchmark.harness.tuned_files for the layout)."""
     import optuna
 
-    engine = Engine.for_device(spec.device, spec.engine.precision, spec.engine.channels_last)
+    engine = plan.engine
     space = METHODS.get(method).search_space
     return {
-        "tuned": {"method": method, "model": spec.models[0], "dataset": spec.datasets[0],
-                  "preset": spec.preset or "", "forget": list(spec.forget),
-                  "seeds": list(spec.seeds)},
+        "tuned": {"method": method, "model": plan.models[0], "dataset": plan.datasets[0],
+                  "preset": plan.preset or "", "forget": list(plan.forget),
+                  "seeds": list(plan.seeds)},
         "best": best.params,
         "objective": {"name": objective.NAME, "definition": objective.DEFINITION,
                       "tie_break": objective.TIE_BREAK, "value": best.objective,
@@ -182,7 +172,7 @@ def document(spec: RunSpec, method: str, view: ImageDataset, options: TuneOption
                        "train_samples": len(view.train_y), "validation_samples": len(view.test_y)},
         "search": {"library": f"optuna {optuna.__version__}", "sampler": "TPESampler",
                    "sampler_seed": options.seed, "trials": options.trials,
-                   "results": spec.results, "elapsed_s": round(elapsed, 1),
+                   "results": plan.results, "elapsed_s": round(elapsed, 1),
                    "metrics_off": ["relearn", "mia"],
                    "space": {name: param.describe() for name, param in space.items()}},
         "provenance": _drop_none(provenance(engine)) | {

@@ -21,8 +21,7 @@ from typing import Any
 
 from benchmark.core.errors import UserError
 from benchmark.core.named_files import read_named_toml
-from benchmark.harness.grid import ALL_METHODS
-from benchmark.harness.settings import apply_section
+from benchmark.harness.settings import ALL_METHODS, apply_section
 from benchmark.harness.spec import RunSpec
 
 PACKAGE, FOLDER = "benchmark.tuning", "tuned"  # the shipped files: benchmark/tuning/tuned/

@@ -1,0 +1,238 @@
+"""The plan of a run: what the user asked, resolved once into typed, validated parts.
+
+Every way into a run goes through :func:`resolve` (flags of ``run``/``tune``, the Python
+API's keyword arguments, a claim set's ``[run]`` table) or, for code that builds a
+:class:`~benchmark.harness.spec.RunSpec` itself (tests, tuning), :func:`plan_of`. Both
+check every name, seed and setting here, once, before any data is loaded, and build:
+
+- each method's instance with its validated config (the gold ``retrain`` included);
+- each (model, data set)'s training recipe under the precedence rule of harness/spec.py;
+- the Engine (device, precision, layout), the metric, data and engine options;
+- absolute cache paths, so stored artifact paths mean the same from any folder.
+
+Nothing after this module re-reads a preset, re-applies ``--set`` or re-validates a config.
+The forget sets that need the data (``random:K``, ``each``, ``subclass:``, ``samples:``) are
+parsed against it when it is loaded (``grid.expand``); :meth:`Plan.cells` then lists a
+group's cells from the instances held here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmark.core.config import apply_overrides, parse_assignments
+from benchmark.core.engine import Engine
+from benchmark.core.errors import UserError
+from benchmark.core.roles import GOLD_METHOD, REFERENCE_ROLES, Role
+from benchmark.core.seeding import check_seed
+from benchmark.core.training import TrainRecipe
+from benchmark.harness.options import DataOptions, EngineOptions, MetricOptions
+from benchmark.harness.settings import (
+    ALL_METHODS,
+    TEXT_KEYS,
+    apply_section,
+    read_preset,
+    spec_from_preset,
+    unique,
+)
+from benchmark.harness.spec import CellSpec, RunArgs, RunSpec
+from benchmark.models import MODELS
+from datasets import DATASETS
+from datasets import import_builtins as import_datasets
+from methods import METHODS, UnlearningMethod
+from methods import import_builtins as import_methods
+
+EXECUTORS = ("local", "ray")
+
+
+class FrozenDict(dict):
+    """A dict that refuses changes (a plan's tables), yet pickles for Ray and deep-copies."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("a Plan is immutable; derive a new one (Plan.narrowed, with_method_settings)")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (dict(self),))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A run, resolved: every part typed and validated (see the module docstring)."""
+
+    methods: tuple[str, ...]  # requested, ``all`` expanded; may name the gold ``retrain``
+    models: tuple[str, ...]
+    datasets: tuple[str, ...]
+    forget: tuple[str, ...]
+    seeds: tuple[int, ...]
+    instances: Mapping[str, UnlearningMethod]  # every method of the run and the gold's
+    recipes: Mapping[tuple[str, str], TrainRecipe]  # (model, data set) -> recipe
+    model_kwargs: Mapping[str, Mapping[str, Any]]
+    engine: Engine
+    engine_options: EngineOptions
+    metrics: MetricOptions
+    data: DataOptions
+    results: str
+    cache_root: Path  # absolute
+    data_root: str | None = None
+    tuned: Mapping[str, str] = field(default_factory=dict)  # method -> tuned file it came from
+    preset: str | None = None
+    made_for: str | None = None
+    executor: str = "local"
+    ray_address: str | None = None
+    rerun: bool = False
+    save_models: bool = False
+    notes: tuple[str, ...] = ()  # worth printing before the run (e.g. a tuned file's preset)
+
+    @property
+    def unlearning_methods(self) -> list[str]:
+        """The requested methods that are not reference roles (those run regardless)."""
+        return [m for m in self.methods if m not in REFERENCE_ROLES]
+
+    def recipe(self, model: str, dataset: str) -> TrainRecipe:
+        return self.recipes[(model, dataset)]
+
+    def method(self, name: str) -> UnlearningMethod:
+        return self.instances[name]
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.cache_root / "checkpoints"
+
+    @property
+    def data_cache_dir(self) -> Path:
+        return self.cache_root / "data"
+
+    def engine_setup(self) -> tuple[str, str, bool]:
+        """(device type, precision, channels_last): the part of the engine a cell id holds."""
+        return self.engine.device.type, self.engine.precision, self.engine.channels_last
+
+    def cells(self, group: Any) -> list[CellSpec]:
+        """Every cell of ``group`` (a grid.Group): per forget set, both references then methods."""
+        device_type, precision, channels_last = self.engine_setup()
+        roles = (Role.ORIGINAL.value, GOLD_METHOD, *group.methods)
+        return [CellSpec(model=group.model, model_kwargs=dict(self.model_kwargs.get(group.model, {})),
+                         dataset=group.dataset, forget=forget, seed=group.seed,
+                         recipe=self.recipe(group.model, group.dataset), method=method,
+                         method_config={} if method == Role.ORIGINAL.value
+                         else self.instances[method].config,
+                         device_type=device_type, metrics=self.metrics, data=self.data,
+                         precision=precision, channels_last=channels_last)
+                for forget in group.forget_sets for method in roles]
+
+    def narrowed(self, **changes: Any) -> Plan:
+        """This plan with fewer models/data sets/seeds/methods (a Ray group, a tuning study),
+        or other run-level values (``rerun``, ``results``, ``metrics``); nothing re-validated
+        but what changed."""
+        return dataclasses.replace(self, **{k: tuple(v) if isinstance(v, list) else v
+                                            for k, v in changes.items()})
+
+    def with_method_settings(self, method: str, values: Mapping[str, Any]) -> Plan:
+        """``method`` with ``values`` over its current config (one tuning trial), checked."""
+        config = apply_overrides(self.instances[method].config, dict(values), method)
+        instances = dict(self.instances) | {method: type(self.instances[method])(config)}
+        return dataclasses.replace(self, instances=FrozenDict(instances))
+
+
+def resolve(args: RunArgs, on_note: Callable[[str], None] | None = None) -> Plan:
+    """The plan of ``args``: the preset, then flags (``--tuned`` files, then ``--set``) on top."""
+    table = dict(args.table) if args.table is not None else read_preset(args.preset)
+    spec = spec_from_preset(table, args.preset)
+    for name in ("methods", "models", "datasets", "forget", "seeds"):
+        value = getattr(args, name)
+        if value is not None:
+            setattr(spec, name, unique(list(value)))
+    for name in TEXT_KEYS:
+        value = getattr(args, name)
+        if value is not None:
+            setattr(spec, name, value)
+    notes: list[str] = []
+    if args.tuned:  # over the preset's method settings, under --set
+        from benchmark.harness.tuned_files import apply_tuned
+
+        notes = apply_tuned(spec, unique(list(args.tuned)))
+    spec.rerun = args.rerun
+    spec.save_models = spec.save_models or args.save_models
+    for section, values in _assignments(args.settings).items():
+        apply_section(spec, section, values, from_flags=True)
+    if args.threads is not None:
+        apply_section(spec, "engine", {"threads": args.threads}, from_flags=True)
+    for note in notes:
+        if on_note:
+            on_note(note)
+    return plan_of(spec, tuple(notes))
+
+
+def _assignments(settings: Sequence[str] | Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """``--set`` texts parsed, or a mapping ``{"unsir.impair_lr": 0.05}`` taken as typed."""
+    if not isinstance(settings, Mapping):
+        return parse_assignments(list(settings))
+    return parse_assignments([]) | {
+        section: {k.partition(".")[2]: v for k, v in settings.items() if k.startswith(f"{section}.")}
+        for section in {_section(key) for key in settings}}
+
+
+def _section(key: str) -> str:
+    section, dot, name = str(key).partition(".")
+    if not dot or not section or not name:
+        raise UserError(f"bad setting {key!r}; use method.key or train.key")
+    return section
+
+
+def plan_of(spec: RunSpec, notes: tuple[str, ...] = ()) -> Plan:
+    """Check every part of ``spec`` that needs no data, once, and build its plan."""
+    methods = _checked_names(spec)
+    instances = {name: _instance(spec, name) for name in dict.fromkeys([*methods, GOLD_METHOD])}
+    recipes = {(model, dataset): spec.recipe_for(model, dataset)
+               for model in spec.models for dataset in spec.datasets}
+    engine = Engine.for_device(spec.device, spec.engine.precision, spec.engine.channels_last)
+    return Plan(
+        methods=tuple(methods), models=tuple(spec.models), datasets=tuple(spec.datasets),
+        forget=tuple(spec.forget), seeds=tuple(spec.seeds),
+        instances=FrozenDict(instances), recipes=FrozenDict(recipes),
+        model_kwargs=FrozenDict({k: dict(v) for k, v in spec.model_kwargs.items()}),
+        engine=engine, engine_options=spec.engine, metrics=spec.metrics, data=spec.data,
+        results=spec.results, cache_root=spec.cache_root().absolute(), data_root=spec.data_root,
+        tuned=FrozenDict(dict(spec.tuned)), preset=spec.preset, made_for=spec.made_for,
+        executor=spec.executor, ray_address=spec.ray_address, rerun=spec.rerun,
+        save_models=spec.save_models, notes=notes)
+
+
+def _checked_names(spec: RunSpec) -> list[str]:
+    """The run's methods (``all`` expanded); unknown names fail, listing the known ones."""
+    import_methods()
+    import_datasets()
+    if not spec.methods:
+        raise UserError("no method given; use --methods unsir,fisher,retrain")
+    methods = METHODS.names() if ALL_METHODS in spec.methods else list(spec.methods)
+    for name in methods:
+        if name == Role.ORIGINAL.value:
+            raise UserError(f"{name!r} is not a method: its row is always stored as the reference")
+        METHODS.get(name)
+    for name in spec.models:
+        if not name.startswith("timm:"):
+            MODELS.get(name)
+    for name in spec.datasets:
+        DATASETS.get(name)
+    if not spec.seeds:
+        raise UserError("no seed given; use --seeds 0 or --seeds 0,1,2")
+    for seed in spec.seeds:
+        check_seed(seed)
+    if spec.executor not in EXECUTORS:
+        raise UserError(f"unknown executor {spec.executor!r}; use {' or '.join(EXECUTORS)}")
+    for section in spec.method_settings:
+        if section not in METHODS:
+            raise UserError(f"--set {section}.…: {section!r} is not a method or setting section; "
+                            f"known: train, metrics, data, engine, {', '.join(METHODS.names())}")
+    return methods
+
+
+def _instance(spec: RunSpec, name: str) -> UnlearningMethod:
+    """The method with its config: defaults, then the preset's and ``--set`` values."""
+    cls = METHODS.get(name)
+    return cls(apply_overrides(cls.Config(), spec.method_settings.get(name, {}), name))
