@@ -22,13 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.core.artifacts import ArtifactStore, StorageError
+from benchmark.core.cache_root import cache_root
 from benchmark.core.hashing import stable_hash
 from datasets.base import DataSource
 
 log = logging.getLogger(__name__)
-
-CACHE_ENV = "UNLEARN_CACHE_DIR"
-DEFAULT_CACHE_DIR = Path("~/.cache/unlearning-bench/data")
 
 # Bump when the payload layout changes, so old entries are ignored instead of misread.
 CACHE_FORMAT = 2
@@ -40,8 +38,7 @@ def cache_dir_for(source: DataSource) -> Path:
     """The decode cache directory for ``source`` (not created here)."""
     if source.cache_dir:
         return Path(source.cache_dir).expanduser()
-    root = os.environ.get(CACHE_ENV)
-    return Path(root).expanduser() / "data" if root else DEFAULT_CACHE_DIR.expanduser()
+    return cache_root() / "data"
 
 
 def fingerprint(path: Path, image_suffixes: frozenset[str] | None = None) -> dict[str, Any]:

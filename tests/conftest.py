@@ -10,9 +10,10 @@ import pytest
 import torch
 from torch import nn
 
+from benchmark.core.cache_root import CACHE_ENV
 from benchmark.core.training import TrainRecipe
 from benchmark.harness.options import MetricOptions
-from benchmark.harness.spec import CACHE_ENV, RunSpec
+from benchmark.harness.spec import RunSpec
 from datasets.base import ImageDataset
 from tests.helpers import tiny_data, trained_model
 

@@ -11,7 +11,7 @@ import sys
 from benchmark.cli.arguments import add_selection_flags
 from benchmark.cli.tune import add_tune_parser
 from benchmark.core.errors import UserError
-from benchmark.harness.spec import DEFAULT_RESULTS
+from benchmark.harness.spec import DEFAULT_RESULTS, EXECUTORS
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="keep each unlearned model's weights (for GradCAM in `report`)")
     run.add_argument("--threads", type=int, metavar="N",
                      help="intra-op CPU threads (default: 1 for small models, else the free cores)")
-    run.add_argument("--executor", choices=("local", "ray"),
+    run.add_argument("--executor", choices=EXECUTORS,
                      help="where groups run: this process (default) or a Ray cluster (pip install -e \".[ray]\")")
     run.add_argument("--ray-address", help="Ray cluster to join, e.g. auto (default: start a local one)")
     run.add_argument("--quiet", action="store_true", help="no progress and no table")

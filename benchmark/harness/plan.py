@@ -19,34 +19,25 @@ group's cells from the instances held here.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmark.core.config import apply_overrides, parse_assignments
+from benchmark.core.config import apply_overrides
 from benchmark.core.engine import Engine
 from benchmark.core.errors import UserError
 from benchmark.core.roles import GOLD_METHOD, REFERENCE_ROLES, Role
 from benchmark.core.seeding import check_seed
 from benchmark.core.training import TrainRecipe
 from benchmark.harness.options import DataOptions, EngineOptions, MetricOptions
-from benchmark.harness.settings import (
-    ALL_METHODS,
-    TEXT_KEYS,
-    apply_section,
-    read_preset,
-    spec_from_preset,
-    unique,
-)
-from benchmark.harness.spec import CellSpec, RunArgs, RunSpec
+from benchmark.harness.settings import spec_from_args
+from benchmark.harness.spec import ALL_METHODS, EXECUTORS, CellSpec, RunArgs, RunSpec
 from benchmark.models import MODELS
 from datasets import DATASETS
 from datasets import import_builtins as import_datasets
 from methods import METHODS, UnlearningMethod
 from methods import import_builtins as import_methods
-
-EXECUTORS = ("local", "ray")
 
 
 class FrozenDict(dict):
@@ -140,48 +131,13 @@ class Plan:
 
 
 def resolve(args: RunArgs, on_note: Callable[[str], None] | None = None) -> Plan:
-    """The plan of ``args``: the preset, then flags (``--tuned`` files, then ``--set``) on top."""
-    table = dict(args.table) if args.table is not None else read_preset(args.preset)
-    spec = spec_from_preset(table, args.preset)
-    for name in ("methods", "models", "datasets", "forget", "seeds"):
-        value = getattr(args, name)
-        if value is not None:
-            setattr(spec, name, unique(list(value)))
-    for name in TEXT_KEYS:
-        value = getattr(args, name)
-        if value is not None:
-            setattr(spec, name, value)
-    notes: list[str] = []
-    if args.tuned:  # over the preset's method settings, under --set
-        from benchmark.harness.tuned_files import apply_tuned
-
-        notes = apply_tuned(spec, unique(list(args.tuned)))
-    spec.rerun = args.rerun
-    spec.save_models = spec.save_models or args.save_models
-    for section, values in _assignments(args.settings).items():
-        apply_section(spec, section, values, from_flags=True)
-    if args.threads is not None:
-        apply_section(spec, "engine", {"threads": args.threads}, from_flags=True)
+    """The plan of ``args``: the preset, then flags (``--tuned`` files, then ``--set``) on top
+    (``settings.spec_from_args``), checked and built by :func:`plan_of`."""
+    spec, notes = spec_from_args(args)
     for note in notes:
         if on_note:
             on_note(note)
     return plan_of(spec, tuple(notes))
-
-
-def _assignments(settings: Sequence[str] | Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """``--set`` texts parsed, or a mapping ``{"unsir.impair_lr": 0.05}`` taken as typed."""
-    if not isinstance(settings, Mapping):
-        return parse_assignments(list(settings))
-    return parse_assignments([]) | {
-        section: {k.partition(".")[2]: v for k, v in settings.items() if k.startswith(f"{section}.")}
-        for section in {_section(key) for key in settings}}
-
-
-def _section(key: str) -> str:
-    section, dot, name = str(key).partition(".")
-    if not dot or not section or not name:
-        raise UserError(f"bad setting {key!r}; use method.key or train.key")
-    return section
 
 
 def plan_of(spec: RunSpec, notes: tuple[str, ...] = ()) -> Plan:

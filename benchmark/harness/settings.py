@@ -5,20 +5,21 @@ setting sections: ``[train]`` (with ``[train.model.<name>]`` and ``[train.datase
 ``[metrics]``, ``[data]``, ``[engine]``, ``[methods_config.<method>]`` and
 ``[model_kwargs.<model>]``. ``--set section.key=value`` reaches the same sections through
 :func:`apply_section`, the one place a section name is dispatched. Types and bounds are
-checked here, before any data is loaded or anything is written.
+checked here, before any data is loaded or anything is written. :func:`spec_from_args` puts
+the flags of a RunArgs over its preset; benchmark.harness.plan then resolves the RunSpec.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from benchmark.core.config import apply_overrides
+from benchmark.core.config import apply_overrides, parse_assignments
 from benchmark.core.errors import UserError
 from benchmark.core.named_files import read_named_toml, shipped_names
 from benchmark.core.seeding import check_seed
-from benchmark.harness.spec import RunSpec
+from benchmark.harness.spec import RunArgs, RunSpec
 
-ALL_METHODS = "all"  # --methods all: every registered method
 OPTION_SECTIONS = ("metrics", "data", "engine")  # RunSpec attributes holding a dataclass
 LIST_KEYS = ("methods", "models", "datasets", "forget")
 TEXT_KEYS = ("device", "data_root", "results", "cache_dir", "executor", "ray_address")
@@ -59,6 +60,49 @@ def apply_section(spec: RunSpec, section: str, values: dict[str, Any], from_flag
         setattr(spec, section, apply_overrides(getattr(spec, section), values, section))
     else:
         spec.method_settings.setdefault(section, {}).update(values)
+
+
+def spec_from_args(args: RunArgs) -> tuple[RunSpec, list[str]]:
+    """The preset's RunSpec with the flags on top (``--tuned`` files, then ``--set``), and the
+    notes worth printing (a tuned file made under another preset)."""
+    table = dict(args.table) if args.table is not None else read_preset(args.preset)
+    spec = spec_from_preset(table, args.preset)
+    for name in LIST_KEYS + ("seeds",):
+        value = getattr(args, name)
+        if value is not None:
+            setattr(spec, name, unique(list(value)))
+    for name in TEXT_KEYS:
+        value = getattr(args, name)
+        if value is not None:
+            setattr(spec, name, value)
+    notes: list[str] = []
+    if args.tuned:  # over the preset's method settings, under --set
+        from benchmark.harness.tuned_files import apply_tuned
+
+        notes = apply_tuned(spec, unique(list(args.tuned)))
+    spec.rerun = args.rerun
+    spec.save_models = spec.save_models or args.save_models
+    for section, values in _assignments(args.settings).items():
+        apply_section(spec, section, values, from_flags=True)
+    if args.threads is not None:
+        apply_section(spec, "engine", {"threads": args.threads}, from_flags=True)
+    return spec, notes
+
+
+def _assignments(settings: Sequence[str] | Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """``--set`` texts parsed, or a mapping ``{"unsir.impair_lr": 0.05}`` taken as typed."""
+    if not isinstance(settings, Mapping):
+        return parse_assignments(list(settings))
+    return {section: {k.partition(".")[2]: v for k, v in settings.items()
+                      if k.startswith(f"{section}.")}
+            for section in {_section(key) for key in settings}}
+
+
+def _section(key: str) -> str:
+    section, dot, name = str(key).partition(".")
+    if not dot or not section or not name:
+        raise UserError(f"bad setting {key!r}; use method.key or train.key")
+    return section
 
 
 def spec_from_preset(table: dict[str, Any], name: str | None = None) -> RunSpec:

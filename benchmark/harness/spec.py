@@ -10,12 +10,12 @@ the recipe's defaults < the preset's ``[train]`` < its ``[train.model.<name>]`` 
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchmark.core.cache_root import cache_root
 from benchmark.core.config import apply_overrides
 from benchmark.core.hashing import stable_hash, to_jsonable
 from benchmark.core.roles import Role, role_of
@@ -24,8 +24,8 @@ from benchmark.harness.options import DataOptions, EngineOptions, MetricOptions
 from datasets.forget_sets import ForgetSet
 
 DEFAULT_RESULTS = "results/results.sqlite"
-CACHE_ENV = "UNLEARN_CACHE_DIR"  # the root of every cache: checkpoints/ and data/ inside it
-DEFAULT_CACHE_ROOT = Path("~/.cache/unlearning-bench")
+EXECUTORS = ("local", "ray")  # where groups run (benchmark.harness.executors)
+ALL_METHODS = "all"  # --methods all: every registered method
 
 
 @dataclass(frozen=True)
@@ -104,8 +104,7 @@ class RunSpec:
 
     def cache_root(self) -> Path:
         """``--cache-dir``, else ``$UNLEARN_CACHE_DIR``, else ``~/.cache/unlearning-bench``."""
-        chosen = self.cache_dir or os.environ.get(CACHE_ENV) or DEFAULT_CACHE_ROOT
-        return Path(chosen).expanduser()
+        return cache_root(self.cache_dir)
 
     def checkpoint_dir(self) -> Path:
         return self.cache_root() / "checkpoints"

@@ -21,8 +21,7 @@ from typing import Any
 
 from benchmark.core.errors import UserError
 from benchmark.core.named_files import read_named_toml
-from benchmark.harness.settings import ALL_METHODS, apply_section
-from benchmark.harness.spec import RunSpec
+from benchmark.harness.spec import ALL_METHODS, RunSpec
 
 PACKAGE, FOLDER = "benchmark.tuning", "tuned"  # the shipped files: benchmark/tuning/tuned/
 KIND = "tuned file"
@@ -114,7 +113,7 @@ def apply_tuned(spec: RunSpec, names: list[str]) -> list[str]:
         if tuned.get("preset") != spec.preset:
             notes.append(f"{label} was tuned under preset {tuned.get('preset')!r}, this run uses "
                          f"{spec.preset!r}: its training recipe may differ")
-        apply_section(spec, method, dict(table["best"]), from_flags=False)
+        spec.method_settings.setdefault(method, {}).update(table["best"])  # checked by the plan
         spec.tuned[method] = label
     if not spec.tuned:
         raise UserError(f"--tuned {', '.join(names)}: no tuned file for this run's methods")
