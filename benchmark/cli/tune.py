@@ -74,6 +74,9 @@ def command_tune(args: argparse.Namespace) -> int:
     from datasets.validation import ValidationSplit
 
     spec = spec_from_args(args)
+    from benchmark.cli.output_checks import check_tune_out
+
+    check_tune_out(args, spec)  # before any training: a bad --out is one line, not the last one
     options = TuneOptions(trials=args.trials, seed=args.seed, out=args.out,
                           split=ValidationSplit(args.val_fraction, args.val_seed))
     started = time.perf_counter()

@@ -45,7 +45,9 @@ def command_verify_gpu(args: argparse.Namespace) -> int:
     """Run the verification steps; exit 1 if any step failed, else 0."""
     if not torch.cuda.is_available():
         raise UserError("verify-gpu needs a CUDA GPU and none is visible; run it on a GPU machine")
-    out = Path(args.out)
+    from benchmark.harness.paths import check_output_folder
+
+    out = check_output_folder(args.out, "--out", {"data root": args.data_root})
     out.mkdir(parents=True, exist_ok=True)
     db, cache = out / "results.sqlite", out / "cache"
     log: list[tuple[str, float, int]] = []

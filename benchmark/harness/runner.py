@@ -20,6 +20,7 @@ from benchmark.harness.estimate import estimate
 from benchmark.harness.executors import Job, executor_for
 from benchmark.harness.grid import Group, cell, expand, validate_spec
 from benchmark.harness.outputs import check_free_space, check_outputs
+from benchmark.harness.prechecks import check_arguments
 from benchmark.harness.progress import Reporter
 from benchmark.harness.schema import STATUS_FAILED
 from benchmark.harness.spec import RunSpec
@@ -55,6 +56,7 @@ def run_grid(spec: RunSpec, reporter: Reporter | None = None,
     reporter = reporter or Reporter.silent()
     engine = Engine.for_device(spec.device, spec.engine.precision, spec.engine.channels_last)
     validate_spec(spec)
+    check_arguments(spec, data)  # refusals the arguments alone allow (paths, forget sets, Ray)
     check_outputs(spec)  # before the data is loaded: nothing is written yet
     reporter.start()
     try:
