@@ -49,7 +49,7 @@ def _foreign_names() -> list[str]:
     return ["my_resnet_epoch90.pt", "embeddings.pt", ".draft.tmp", ".notes.tmp", "notes.json",
             "original-abc.pt", "original-0123456789ABCDEF.pt", "resnet-epoch-90.pt",
             f".my_model.pt.{host}.{_dead_pid()}.tmp",  # our tmp pattern, not a store entry
-            f".x.otherhost.1.tmp", "README"]
+            ".x.otherhost.1.tmp", "README"]
 
 
 def _plant(folder: Path, age_s: float) -> dict[Path, str]:
