@@ -268,3 +268,18 @@ def test_artifacts_module_names_match_what_the_store_writes(tmp_path) -> None:
         weights.with_suffix(".json").name)
     assert artifacts.is_entry_name(f"cifar10-{DATA_KEY}.pt")
     assert not artifacts.is_entry_name("my_resnet_epoch90.pt")
+
+
+def test_a_benchmark_folder_of_the_users_is_documented_and_avoided_with_dash_p(tmp_path) -> None:
+    """``python -m benchmark`` finds a ``benchmark/`` folder in the working folder before any
+    of our code runs (documented in the README); ``python -P -m benchmark`` avoids it."""
+    work = tmp_path / "work"
+    (work / "benchmark").mkdir(parents=True)
+    (work / "benchmark" / "__init__.py").write_text("raise SystemExit('the user benchmark')\n")
+    _shadow_folder(work)
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    listing = subprocess.run([sys.executable, "-P", "-m", "benchmark", "list"], capture_output=True,
+                             text=True, env=env, cwd=work, timeout=300)
+    assert listing.returncode == 0, listing.stderr
+    assert "unsir" in listing.stdout
+    assert "-P -m benchmark" in (ROOT / "README.md").read_text()
