@@ -2,7 +2,14 @@
 
 import sys
 
-from benchmark.cli.main import main
+if __name__ == "__main__":
+    # First, before any other import of ours: a user's datasets/, methods/ or reports/
+    # folder in the working folder must not replace our packages (benchmark.cli.working_folder).
+    from benchmark.cli.working_folder import drop_working_folder
+
+    drop_working_folder()
+
+from benchmark.cli.main import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -94,3 +94,21 @@ class DataSource:
 DatasetLoader = Callable[[DataSource], ImageDataset]
 
 DATASETS: Registry[DatasetLoader] = Registry("data set", "unlearning_bench.datasets")
+
+
+def declare_classes(count: int) -> Callable[[DatasetLoader], DatasetLoader]:
+    """Decorator: the number of classes a loader's data set has, known without loading it
+    (so a forget set it cannot have is refused before anything is decoded)."""
+
+    def mark(loader: DatasetLoader) -> DatasetLoader:
+        loader.num_classes = count  # type: ignore[attr-defined]
+        return loader
+
+    return mark
+
+
+def declared_classes(loader: DatasetLoader) -> int | None:
+    """The class count ``loader`` declared with :func:`declare_classes`, or None (unknown
+    until loaded, e.g. a folder of face identities)."""
+    count = getattr(loader, "num_classes", None)
+    return count if isinstance(count, int) and not isinstance(count, bool) else None

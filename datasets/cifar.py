@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 from benchmark.core.errors import UserError
-from datasets.base import DATASETS, DataSource, ImageDataset
+from datasets.base import DATASETS, DataSource, ImageDataset, declare_classes
 from datasets.disk_cache import Payload, cache_dir_for, fingerprint, load_or_build
 from datasets.imagefolder import IMAGE_SUFFIXES, is_archive, load_split_folders, resolve_data_root
 
@@ -103,18 +103,21 @@ CIFAR20 = replace(CIFAR100, name="cifar20", title="CIFAR-20", coarse=True)
 
 
 @DATASETS.register("cifar10")
+@declare_classes(10)
 def load_cifar10(source: DataSource) -> ImageDataset:
     """CIFAR-10: 50,000 train + 10,000 test images, 3 x 32 x 32."""
     return load_cifar(CIFAR10, source)
 
 
 @DATASETS.register("cifar100")
+@declare_classes(100)
 def load_cifar100(source: DataSource) -> ImageDataset:
     """CIFAR-100 with its 100 fine labels."""
     return load_cifar(CIFAR100, source)
 
 
 @DATASETS.register("cifar20")
+@declare_classes(20)
 def load_cifar20(source: DataSource) -> ImageDataset:
     """CIFAR-100 images labelled with the 20 coarse superclasses."""
     return load_cifar(CIFAR20, source)

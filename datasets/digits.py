@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from datasets.base import DATASETS, DataSource, ImageDataset
+from datasets.base import DATASETS, DataSource, ImageDataset, declare_classes
 from datasets.imagefolder import channel_stats
 
 TEST_FRACTION = 0.2
@@ -33,6 +33,7 @@ def stratified_split(
 
 
 @DATASETS.register("digits")
+@declare_classes(10)
 def load_digits(source: DataSource) -> ImageDataset:
     """The scikit-learn digits, ``N x 1 x 8 x 8`` uint8, classes "0".."9" (``source`` unused)."""
     from sklearn.datasets import load_digits as sklearn_digits  # import cost only when used

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from datasets.base import DATASETS, DataSource, ImageDataset
+from datasets.base import DATASETS, DataSource, ImageDataset, declare_classes
 from datasets.imagefolder import channel_stats
 
 NOISE_STD = 24.0  # in 0..255 units: enough that the task is not trivially a lookup
@@ -61,12 +61,14 @@ def make_synthetic(
 
 
 @DATASETS.register("synthetic")
+@declare_classes(10)
 def load_synthetic(source: DataSource) -> ImageDataset:
     """The default synthetic set (fixed seed 0, whatever ``source.seed`` is)."""
     return make_synthetic()
 
 
 @DATASETS.register("synthetic_coarse")
+@declare_classes(5)
 def load_synthetic_coarse(source: DataSource) -> ImageDataset:
     """The synthetic set's 10 classes as the fine labels of 5 superclasses (pairs 0-1, 2-3,
     ...): the small stand-in for CIFAR-20 that the sub-class scenario's tests use."""

@@ -45,7 +45,11 @@ def build_report(db: str | Path, out: str | Path) -> list[Path]:
 
     Returns the paths written. Raises ``UserError`` for a missing or empty database.
     """
-    return write_report(load_results(db), str(db), Path(out))
+    from benchmark.harness.paths import check_output_folder
+
+    # Before reading the database: a bad --out (a file, the database itself) is one line.
+    out = check_output_folder(out, "--out", {"results database": db})
+    return write_report(load_results(db), str(db), out)
 
 
 def write_report(frame: pd.DataFrame, source: str, out: Path) -> list[Path]:

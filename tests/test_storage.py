@@ -206,9 +206,11 @@ import os, signal, sys
 from pathlib import Path
 from benchmark.core import artifacts
 target = Path(sys.argv[1])
+artifacts.ArtifactStore(target)  # a writer always opens its store (marking the folder) first
+KEY = "0123456789abcdef"  # the store's keys are 16 (models) or 20 (data) hex digits
 if sys.argv[2] == "during-write":
     os.replace = lambda *a: os.kill(os.getpid(), signal.SIGKILL)  # killed before the rename
-    artifacts.atomic_write(target / "original-abc.pt", b"x" * 100000)
+    artifacts.atomic_write(target / f"original-{KEY}.pt", b"x" * 100000)
 else:  # killed between the weights and their JSON
     real = artifacts.atomic_write
     def write(path, payload):
@@ -216,7 +218,7 @@ else:  # killed between the weights and their JSON
             os.kill(os.getpid(), signal.SIGKILL)
         real(path, payload)
     artifacts.atomic_write = write
-    artifacts.ArtifactStore(target).save("original", "abc", {"w": 1}, {})
+    artifacts.ArtifactStore(target).save("original", KEY, {"w": 1}, {})
 """
 
 
@@ -228,7 +230,7 @@ def test_kill_9_during_a_write_leaves_no_orphan_after_the_next_run(tmp_path, mom
     killed = subprocess.run([sys.executable, "-c", KILLED_WRITER, str(folder), moment], env=env,
                             timeout=120)
     assert killed.returncode == -signal.SIGKILL
-    leftovers = sorted(p.name for p in folder.iterdir())
+    leftovers = sorted(p.name for p in folder.iterdir() if p.name != artifacts.MARKER)
     assert leftovers, "the killed writer left nothing to sweep: the test tests nothing"
     old = time.time() - 3600  # weights without JSON are swept once no writer can still add it
     for path in folder.iterdir():

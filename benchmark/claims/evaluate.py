@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from benchmark.core.errors import UserError
+from benchmark.harness.schema import STATUS_OK
 
 OPS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge,
@@ -104,6 +105,10 @@ def evaluate_claim(claim: Claim, frame: pd.DataFrame) -> ClaimResult:
     """PASS / FAIL / NO DATA for one claim, with the measured value, n and spread."""
     if frame.empty:
         return ClaimResult(claim, NO_DATA, why="the results hold no rows")
+    if "status" in frame and not (frame["status"] == STATUS_OK).any():
+        # Only failed (or skipped) cells: no metric was measured, so none can be unknown.
+        return ClaimResult(claim, NO_DATA, why=f"the results hold no measured row ({len(frame)} "
+                           "failed or skipped)")
     metrics = [claim.metric]
     if claim.relative_to and claim.relative_to.metric:
         metrics.append(claim.relative_to.metric)

@@ -52,12 +52,14 @@ def add_tune_parser(tune: argparse.ArgumentParser) -> None:
 
 
 def command_tune(args: argparse.Namespace) -> int:
+    from benchmark.cli.output_checks import check_tune_out
     from benchmark.cli.run import print_note
     from benchmark.harness.plan import resolve
     from benchmark.tuning.study import TuneOptions, tune
     from datasets.validation import ValidationSplit
 
     plan = resolve(run_args(args), on_note=print_note)
+    check_tune_out(args.out, plan)  # before any training: a bad --out is one line, not the last one
     options = TuneOptions(trials=args.trials, seed=args.seed, out=args.out,
                           split=ValidationSplit(args.val_fraction, args.val_seed))
     started = time.perf_counter()

@@ -47,7 +47,9 @@ def command_verify_gpu(args: argparse.Namespace) -> int:
     """Run the verification steps; exit 1 if any step failed, else 0."""
     if not torch.cuda.is_available():
         raise UserError("verify-gpu needs a CUDA GPU and none is visible; run it on a GPU machine")
-    out = Path(args.out)
+    from benchmark.harness.paths import check_output_folder
+
+    out = check_output_folder(args.out, "--out", {"data root": args.data_root})
     db, cache = out / "results.sqlite", out / "cache"
     for preset, seeds in STEPS:  # every step's settings checked before the first one runs
         resolve(RunArgs(preset=preset, seeds=[int(s) for s in seeds.split(",")],

@@ -12,6 +12,15 @@ A killed process can leave two kinds of debris, and opening a store sweeps both:
 files (named ``.<entry>.<host>.<pid>.tmp``) whose writer is no longer running, and weights
 whose JSON never arrived. Temporary files of live writers, or of other hosts sharing the
 folder, are left alone until they are a day old.
+
+The folder may be shared with the user's own files (``--cache-dir /shared/cache``), so the
+sweep deletes only what it can prove is the store's own: the folder must carry the store's
+marker file (``.unlearning-bench-store``, written when a store first opens the folder, so a
+folder that held files before it became a store is never swept on that first opening),
+and a file's name must be one only the store writes: ``<kind>-<key>.pt`` with a key of 16
+or 20 hexadecimal digits (what ``stable_hash`` makes), or the temporary name
+``.<entry>.<host>.<pid>.tmp`` of such an entry. ``my_resnet_epoch90.pt``, ``embeddings.pt``
+or ``.draft.tmp`` are never touched, however old.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ import io
 import json
 import logging
 import os
+import re
 import socket
 import time
 from pathlib import Path
@@ -35,6 +45,10 @@ log = logging.getLogger(__name__)
 TMP_SUFFIX = ".tmp"
 STALE_OTHER_HOST_S = 24 * 3600  # another host's temporary file: assume its writer died after a day
 ORPHAN_WEIGHTS_S = 600  # weights without their JSON this old were left by a killed writer
+MARKER = ".unlearning-bench-store"  # in every folder a store opened: the sweep needs it
+# The names only a store writes: an entry (weights, JSON) and the write probe of __init__.
+ENTRY_NAME = re.compile(r"[a-z0-9_]+(?:-[a-z0-9_]+)*-(?:[0-9a-f]{16}|[0-9a-f]{20})\.(?:pt|json)")
+PROBE_NAME = "write-probe"
 
 
 class StorageError(UserError):
@@ -46,19 +60,24 @@ class ArtifactStore:
 
     def __init__(self, folder: str | Path, what: str = "cache folder") -> None:
         """Open (creating) ``folder``; raise StorageError when it cannot be written."""
-        self.folder = Path(folder).expanduser()
+        # Absolute: entry paths are stored in result rows and read from other folders.
+        self.folder = Path(folder).expanduser().absolute()
         self.what = what
         if self.folder.exists() and not self.folder.is_dir():
             raise StorageError(f"{what} {self.folder} is a file; give a folder")
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            probe = self.folder / _tmp_name("write-probe")
+            marked = (self.folder / MARKER).is_file()
+            probe = self.folder / _tmp_name(PROBE_NAME)
             probe.write_bytes(b"")
             probe.unlink()
+            if not marked:
+                _write_marker(self.folder)
         except OSError as error:
             raise StorageError(f"cannot write to the {what} {self.folder} ({error.strerror or error}); "
                                "point it at a writable folder") from None
-        self.swept = sweep_debris(self.folder)
+        # A folder first marked now held no debris of ours: whatever is in it is someone else's.
+        self.swept = sweep_debris(self.folder) if marked else []
 
     def path(self, kind: str, key: str) -> Path:
         """Where the weights (``.pt``) of entry ``kind``/``key`` are, or would be, stored."""
@@ -130,17 +149,38 @@ def atomic_write(path: Path, payload: bytes) -> None:
         raise
 
 
+def _write_marker(folder: Path) -> None:
+    """Mark ``folder`` as a store's (the sweep deletes nothing in a folder without it)."""
+    (folder / MARKER).write_text("This folder is an unlearning-bench artifact store. Files named "
+                                 "<kind>-<hex key>.pt/.json are its entries; other files are "
+                                 "never touched.\n")
+
+
+def is_entry_name(name: str) -> bool:
+    """Whether ``name`` is one the store writes: ``<kind>-<16 or 20 hex digits>.pt|.json``."""
+    return ENTRY_NAME.fullmatch(name) is not None
+
+
 def sweep_debris(folder: Path) -> list[Path]:
-    """Delete what killed writers left in ``folder``; returns the deleted paths."""
-    removed = []
+    """Delete what killed writers left in ``folder``; returns the deleted paths.
+
+    Only in a folder carrying the store's marker, and only files named as the store's own
+    (see the module docstring); anything else is left alone whatever its age.
+    """
+    removed: list[Path] = []
+    if not (folder / MARKER).is_file():
+        return removed
     now, host = time.time(), _host()
     for entry in folder.iterdir():
         try:
+            if not entry.is_file() or entry.is_symlink():
+                continue
             if entry.name.startswith(".") and entry.name.endswith(TMP_SUFFIX):
                 if _writer_gone(entry.name, host, now - entry.stat().st_mtime):
                     entry.unlink()
                     removed.append(entry)
-            elif entry.suffix == ".pt" and not entry.with_suffix(".json").exists():
+            elif entry.suffix == ".pt" and is_entry_name(entry.name) \
+                    and not entry.with_suffix(".json").exists():
                 if now - entry.stat().st_mtime > ORPHAN_WEIGHTS_S:
                     entry.unlink()
                     removed.append(entry)
@@ -152,11 +192,14 @@ def sweep_debris(folder: Path) -> list[Path]:
 
 
 def _writer_gone(name: str, host: str, age_s: float) -> bool:
-    """Whether the process that wrote temporary file ``name`` can no longer finish it."""
-    parts = name[: -len(TMP_SUFFIX)].rsplit(".", 2)
-    if len(parts) != 3 or not parts[2].isdigit():
-        return age_s > STALE_OTHER_HOST_S  # not named by us: only very old ones
-    _, writer_host, pid = parts
+    """Whether the store's process that wrote temporary file ``name`` can no longer finish it
+    (False for any name the store does not write: those are never deleted)."""
+    parts = name[1: -len(TMP_SUFFIX)].rsplit(".", 2)
+    if len(parts) != 3 or not parts[2].isdigit() or not parts[1]:
+        return False
+    entry, writer_host, pid = parts
+    if entry != PROBE_NAME and not is_entry_name(entry):
+        return False  # not named by us (a user's ``.draft.tmp``): never ours to delete
     if writer_host != host:
         return age_s > STALE_OTHER_HOST_S
     return not _alive(int(pid))

@@ -28,7 +28,11 @@ def parse_assignments(items: list[str]) -> dict[str, dict[str, Any]]:
         section, dot, key = target.strip().partition(".")
         if not sep or not dot or not section or not key:
             raise UserError(f"bad --set {item!r}; use --set method.key=value or train.key=value")
-        result.setdefault(section, {})[key] = parse_value(raw.strip())
+        try:
+            value = parse_value(raw.strip())
+        except UserError as error:
+            raise UserError(f"--set {target.strip()}: {error}") from None
+        result.setdefault(section, {})[key] = value
     return result
 
 
@@ -40,9 +44,13 @@ def parse_value(raw: str) -> Any:
     if lowered in ("none", "null"):
         return None
     try:
-        return ast.literal_eval(raw)
+        value = ast.literal_eval(raw)
     except (ValueError, SyntaxError):
         return raw
+    if isinstance(value, float) and value == 0.0 and any(c in "123456789" for c in
+                                                          raw.lower().partition("e")[0]):
+        raise UserError(f"{raw} is too small for a float: it underflows to 0; give a larger value")
+    return value
 
 
 def apply_overrides(config: Any, values: dict[str, Any], what: str) -> Any:

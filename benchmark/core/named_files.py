@@ -48,6 +48,10 @@ def read_named_toml(name_or_path: str, package: str, folder: str, kind: str) -> 
                             "(or give a path to a .toml file)")
         text = candidate.read_text()
     try:
-        return tomllib.loads(text)
+        table = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise UserError(f"{kind} {name_or_path!r} is not valid TOML: {error}") from None
+    if not table:  # an empty file would silently mean "all defaults"
+        raise UserError(f"{kind} file {name_or_path!r} is empty (or only comments); give its "
+                        "settings, or leave the flag out for the defaults")
+    return table

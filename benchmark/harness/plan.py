@@ -31,6 +31,13 @@ from benchmark.core.roles import GOLD_METHOD, REFERENCE_ROLES, Role
 from benchmark.core.seeding import check_seed
 from benchmark.core.training import TrainRecipe
 from benchmark.harness.options import DataOptions, EngineOptions, MetricOptions
+from benchmark.harness.prechecks import (
+    check_forget_sets,
+    check_ray_address,
+    check_recipes,
+    check_run_paths,
+    data_root_of,
+)
 from benchmark.harness.settings import spec_from_args
 from benchmark.harness.spec import ALL_METHODS, EXECUTORS, CellSpec, RunArgs, RunSpec
 from benchmark.models import MODELS
@@ -92,6 +99,11 @@ class Plan:
         return self.instances[name]
 
     @property
+    def data_root_resolved(self) -> str | None:
+        """``--data-root``, else ``$UNLEARN_DATA_ROOT``: the data this run reads."""
+        return data_root_of(self.data_root)
+
+    @property
     def checkpoint_dir(self) -> Path:
         return self.cache_root / "checkpoints"
 
@@ -144,8 +156,17 @@ def plan_of(spec: RunSpec, notes: tuple[str, ...] = ()) -> Plan:
     """Check every part of ``spec`` that needs no data, once, and build its plan."""
     methods = _checked_names(spec)
     instances = {name: _instance(spec, name) for name in dict.fromkeys([*methods, GOLD_METHOD])}
+    for name in spec.method_settings:  # settings of a method outside the run: checked too
+        if name not in instances:
+            _instance(spec, name)
     recipes = {(model, dataset): spec.recipe_for(model, dataset)
                for model in spec.models for dataset in spec.datasets}
+    check_recipes(recipes, bool(spec.train_by_model or spec.train_by_dataset))
+    cache_root = spec.cache_root().absolute()
+    check_run_paths(spec.results, data_root_of(spec.data_root), cache_root)
+    check_forget_sets(spec.datasets, spec.forget)
+    if spec.executor == "ray" and spec.ray_address:
+        check_ray_address(spec.ray_address)
     engine = Engine.for_device(spec.device, spec.engine.precision, spec.engine.channels_last)
     return Plan(
         methods=tuple(methods), models=tuple(spec.models), datasets=tuple(spec.datasets),
@@ -153,7 +174,7 @@ def plan_of(spec: RunSpec, notes: tuple[str, ...] = ()) -> Plan:
         instances=FrozenDict(instances), recipes=FrozenDict(recipes),
         model_kwargs=FrozenDict({k: dict(v) for k, v in spec.model_kwargs.items()}),
         engine=engine, engine_options=spec.engine, metrics=spec.metrics, data=spec.data,
-        results=spec.results, cache_root=spec.cache_root().absolute(), data_root=spec.data_root,
+        results=spec.results, cache_root=cache_root, data_root=spec.data_root,
         tuned=FrozenDict(dict(spec.tuned)), preset=spec.preset, made_for=spec.made_for,
         executor=spec.executor, ray_address=spec.ray_address, rerun=spec.rerun,
         save_models=spec.save_models, notes=notes)

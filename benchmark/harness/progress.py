@@ -8,6 +8,11 @@ not a terminal (CI logs, pipes, a run left in the background), each finished pha
 line with its duration instead, and a long phase adds a line of its latest step at most once
 every ``heartbeat_s`` seconds (an hour-long CPU training otherwise prints nothing until it
 ends).
+
+Lines of the set-up phases (loading data, the cost estimate) are held back until the grid
+is known (``set_total``): a refusal raised while setting up (a forget set the data set does
+not have, a full disk) is then the one line the user sees, not the last of several. A
+heartbeat line of a long set-up phase (decoding a large data set) releases them at once.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ class Reporter:
         self._live = live  # a terminal: bars; otherwise one line per finished phase
         self._heartbeat_s = heartbeat_s
         self._grid: TaskID | None = None
+        self._held: list[str] | None = []  # lines before set_total; None once released
 
     @classmethod
     def silent(cls) -> Reporter:
@@ -72,6 +78,7 @@ class Reporter:
         """The number of cells, once the grid is known (the data had to be loaded first)."""
         if self._progress is not None and self._grid is not None:
             self._progress.update(self._grid, total=total_cells)
+        self._release()
 
     @contextlib.contextmanager
     def phase(self, label: str) -> Iterator[None]:
@@ -89,6 +96,7 @@ class Reporter:
             now = time.perf_counter()
             if not self._live and now - last_line >= self._heartbeat_s:
                 last_line = now
+                self._release()  # a long phase is under way: show what led to it
                 self._line(_step_line(label, done, total, note, now - start))
 
         try:
@@ -96,8 +104,8 @@ class Reporter:
                 yield
         finally:
             self._progress.remove_task(task)
-            if not self._live:
-                self._line(f"{label}: {time.perf_counter() - start:.1f} s")
+        if not self._live:  # only a phase that finished: a failed one ends with its error line
+            self._line(f"{label}: {time.perf_counter() - start:.1f} s")
 
     def advance(self, row: dict[str, Any]) -> None:
         if self._progress is not None and self._grid is not None:
@@ -122,11 +130,21 @@ class Reporter:
             self._line(text)
 
     def finish(self) -> None:
+        """Stop the bars; lines still held (set-up stopped by an error) are dropped."""
+        self._held = None
         if self._progress is not None:
             self._progress.stop()
 
+    def _release(self) -> None:
+        held, self._held = self._held, None
+        for text in held or ():
+            self._line(text)
+
     def _line(self, text: str) -> None:
         assert self._progress is not None
+        if self._held is not None:
+            self._held.append(text)
+            return
         self._progress.console.print(text, highlight=False, markup=False)
 
 

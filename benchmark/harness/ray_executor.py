@@ -76,7 +76,15 @@ class RayExecutor:
         if not jobs:
             return
         if not ray.is_initialized():
-            ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
+            if self.address:
+                from benchmark.harness.prechecks import check_ray_address
+
+                check_ray_address(self.address)  # checked before the run too; it may have gone
+            try:
+                ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
+            except ConnectionError as error:  # e.g. "auto" with no cluster running
+                first = (str(error).strip() or type(error).__name__).splitlines()[0]
+                raise UserError(f"cannot join the Ray cluster at {self.address}: {first}") from None
         marker = f"{MARKER_PREFIX}{secrets.token_hex(8)}"
         marker_path = artifacts.folder / marker
         marker_path.touch()

@@ -5,8 +5,15 @@ transactions). Rows are never deleted by a run; ``--rerun`` replaces a row with 
 measurement. A database is ours when it carries our application id (set on creation) or,
 for databases made before the id existed, our ``results`` table; ``run`` refuses any other
 database rather than writing into it, and ``report``/``check`` open databases read-only,
-so reading never changes a file. A row whose JSON does not parse is reported and skipped,
-and counts as missing, so the next run measures it again.
+so reading never changes a file. A row whose JSON does not parse, or parses to the wrong
+shape (``metrics = '[]'``, ``spec = 'null'``), is reported and skipped, and counts as
+missing, so the next run measures it again.
+
+Read-only really is read-only: a writer that closes last switches the database back to the
+rollback journal (``journal_mode=DELETE``), so no ``-wal``/``-shm`` file stays beside it;
+readers open it with ``mode=ro``, and with ``immutable=1`` where nothing may be written
+beside it (a read-only folder or mount) or where a WAL database has no ``-wal`` file left
+to merge (a database a killed or older run left in WAL mode), so reading creates nothing.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import sqlite3
 import time
 from collections.abc import Iterable
@@ -34,6 +42,10 @@ from benchmark.harness.schema import (
 log = logging.getLogger(__name__)
 
 OPEN_RETRY_S = 60.0  # concurrent openers of a fresh database wait for each other this long
+# The JSON type of each JSON column; a row holding anything else is skipped as corrupt.
+JSON_SHAPES: dict[str, type] = {"access": list, "spec": dict, "hparams": dict, "metrics": dict,
+                                "timings": dict, "provenance": dict, "artifacts": dict,
+                                "warnings": list}
 
 
 class ResultStore:
@@ -51,6 +63,14 @@ class ResultStore:
             self._connection = _open_for_writing(self.path)
 
     def close(self) -> None:
+        """Close; a writer leaves the database in rollback-journal mode when it is the last
+        one open (no ``-wal``/``-shm`` beside it: read-only readers can open it anywhere)."""
+        if not self.read_only:
+            try:
+                self._connection.execute("PRAGMA busy_timeout = 0")
+                self._connection.execute("PRAGMA journal_mode=DELETE")
+            except sqlite3.Error:  # another writer still has it open: it switches when it closes
+                pass
         self._connection.close()
 
     def __enter__(self) -> ResultStore:
@@ -101,6 +121,7 @@ class ResultStore:
             try:
                 for column in JSON_COLUMNS:
                     row[column] = json.loads(row[column])
+                    _check_shape(column, row[column])
             except (TypeError, ValueError) as error:
                 if row["row_id"] not in self.corrupt:
                     log.warning("skipping corrupt row %s in %s (%s); it will be measured again",
@@ -132,13 +153,28 @@ def load_dataframe(path: str | Path, *, flat: bool = False, layers: bool = False
         return frame
 
 
+def _check_shape(column: str, value: Any) -> None:
+    expected = JSON_SHAPES.get(column)
+    if expected is not None and not isinstance(value, expected):
+        raise ValueError(f"its {column} is {type(value).__name__}, not a JSON "
+                         f"{'object' if expected is dict else 'array'}")
+
+
 # ----------------------------------------------------------------------------- opening
 def _open_read_only(path: Path) -> sqlite3.Connection:
     if not path.exists():
         raise UserError(f"no results database at {path}")
+    uri = f"{path.resolve().as_uri()}?mode=ro"
     try:
-        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=60)
-        tables = _tables(connection)
+        try:
+            connection = sqlite3.connect(uri + ("&immutable=1" if _immutable(path) else ""),
+                                         uri=True, timeout=60)
+            tables = _tables(connection)
+        except sqlite3.OperationalError:
+            # A WAL database in a folder that looked writable but is not (a read-only bind
+            # mount seen by root, a chmod'ed folder): read the file as it is.
+            connection = sqlite3.connect(uri + "&immutable=1", uri=True, timeout=60)
+            tables = _tables(connection)
     except sqlite3.DatabaseError as error:
         raise UserError(f"{path} is not a results database ({error})") from None
     if "results" not in tables:
@@ -146,6 +182,25 @@ def _open_read_only(path: Path) -> sqlite3.Connection:
         what = f"it holds tables {', '.join(sorted(tables))}" if tables else "it is empty"
         raise UserError(f"{path} holds no unlearning results ({what}); pass the --results file of a run")
     return connection
+
+
+def _immutable(path: Path) -> bool:
+    """Whether a reader must open ``path`` as immutable to create nothing beside it."""
+    folder = path.resolve().parent
+    if not os.access(folder, os.W_OK) or not os.access(path, os.W_OK):
+        return True  # a read-only folder or mount: SQLite could not even make its -shm
+    wal = Path(f"{path}-wal")
+    return _in_wal_mode(path) and not wal.exists()  # nothing to merge; no -shm to make
+
+
+def _in_wal_mode(path: Path) -> bool:
+    """Whether the header says WAL (bytes 18 and 19 are 2); a run that ended left it in DELETE."""
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(20)
+    except OSError:
+        return False
+    return len(header) == 20 and header[18] == 2 and header[19] == 2
 
 
 def _open_for_writing(path: Path) -> sqlite3.Connection:
