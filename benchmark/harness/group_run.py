@@ -18,6 +18,7 @@ from benchmark.core.tensors import Normalizer
 from benchmark.harness.evaluate import Evaluator, OriginalLogits
 from benchmark.harness.grid import Group, GroupContext
 from benchmark.harness.plan import Plan
+from benchmark.harness.population import Outputs, Population
 from benchmark.harness.progress import Reporter
 from benchmark.harness.provenance import provenance
 from benchmark.harness.references import Reference, gold_model, original_model
@@ -84,13 +85,15 @@ class GroupRun:
                 self.warnings = [warning] if warning else []
                 if warning:
                     ctx.reporter.warn(f"{group.model}/{group.dataset} seed {group.seed}: {warning}")
+            population = Population(ctx, forget, original.model) \
+                if self.plan.metrics.population else None
             for item in forget_cells:
                 if item.row_id not in todo:
                     continue
-                self._measure(item, original, gold, evaluator)
+                self._measure(item, original, gold, evaluator, population)
 
     def _measure(self, item: CellSpec, original: Reference, gold: Reference,
-                 evaluator: Evaluator) -> None:
+                 evaluator: Evaluator, population: Population | None) -> None:
         label = f"{self.ctx.where(item.forget)}: {item.method}"
         if item.role is Role.METHOD and item.forget.scenario not in METHODS.get(item.method).scenarios:
             supported = ", ".join(sorted(s.value for s in METHODS.get(item.method).scenarios))
@@ -118,6 +121,14 @@ class GroupRun:
         timings["metrics_s"] = metric_time["seconds"]
         metrics["time_s"] = result.seconds
         warnings = list(self.warnings)
+        if population is not None:
+            try:  # its pools train many models: its own time, never in the method's or metrics'
+                with self.engine.timer() as population_time:
+                    metrics.update(population.scores(self._population_of(item, population)))
+                timings["population_s"] = population_time["seconds"]
+            except Exception as error:  # the cell's own metrics stay; the row says what failed
+                warnings.append(f"population metrics failed: {type(error).__name__}: {error}")
+                self.ctx.reporter.warn(f"{label}: {warnings[-1]}")
         if item.role is not Role.ORIGINAL:
             value, note = speedup(gold.seconds, gold.setup, result.seconds, timings["measured_on"])
             metrics["speedup_vs_retrain"], metrics["speedup_note"] = value, note
@@ -130,6 +141,13 @@ class GroupRun:
         reference_path = {Role.ORIGINAL: original.path, Role.GOLD: gold.path}.get(item.role)
         self._store(item, metrics=metrics, timings=timings, warnings=warnings, model=result.model,
                     model_path=reference_path)
+
+    @staticmethod
+    def _population_of(item: CellSpec, population: Population) -> list[Outputs]:
+        """The original's row: N originals; the gold's: a second retrained pool (the
+        retrain-vs-retrain floor); a method's: the method from each of the N originals."""
+        pool = {Role.ORIGINAL: "original", Role.GOLD: "retrain_b"}.get(item.role)
+        return population.pool(pool) if pool else population.method(item.method)
 
     def _random_model(self) -> torch.nn.Module:
         """The ZRF metric's randomly initialised network (global RNG left as it was)."""

@@ -41,6 +41,9 @@ def check_free_space(plan: Plan, groups: list[Group]) -> None:
     for group in groups:
         per_forget = 1 + (len(group.methods) if plan.save_models else 0)
         need += group.weight_bytes * (1 + per_forget * len(group.forget_sets))
+        # A population caches N originals and 2N retrained models a forget set.
+        n = plan.metrics.population
+        need += group.weight_bytes * n * (1 + 2 * len(group.forget_sets))
     folder = _existing_ancestor(plan.cache_root)
     free = shutil.disk_usage(folder).free
     if free < need:

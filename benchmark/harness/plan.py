@@ -162,6 +162,9 @@ def plan_of(spec: RunSpec, notes: tuple[str, ...] = ()) -> Plan:
     recipes = {(model, dataset): spec.recipe_for(model, dataset)
                for model in spec.models for dataset in spec.datasets}
     check_recipes(recipes, bool(spec.train_by_model or spec.train_by_dataset))
+    if spec.metrics.population == 1:
+        raise UserError("metrics.population=1: a population needs at least 2 models (32 or "
+                        "more for a meaningful F; 0 switches the many-model tests off)")
     cache_root = spec.cache_root().absolute()
     check_run_paths(spec.results, data_root_of(spec.data_root), cache_root)
     check_forget_sets(spec.datasets, spec.forget)

@@ -20,6 +20,7 @@ from benchmark.harness.grid import Group, expand
 from benchmark.harness.jobs import Job
 from benchmark.harness.outputs import check_free_space, check_outputs
 from benchmark.harness.plan import Plan, plan_of
+from benchmark.harness.population import training_count
 from benchmark.harness.progress import Reporter
 from benchmark.harness.schema import STATUS_FAILED
 from benchmark.harness.spec import RunSpec
@@ -61,11 +62,22 @@ def run_grid(plan: Plan | RunSpec, reporter: Reporter | None = None,
         with reporter.phase("loading data sets"):
             groups = expand(plan, data)
         check_free_space(plan, groups)
+        if plan.metrics.population:
+            reporter.note(population_cost(plan, groups))
         _announce_cost(plan, groups, reporter)
         artifacts = ArtifactStore(plan.checkpoint_dir, "checkpoint cache folder")
         return _run_groups(plan, groups, artifacts, reporter, data)
     finally:
         reporter.finish()
+
+
+def population_cost(plan: Plan, groups: list[Group]) -> str:
+    """What ``metrics.population`` adds, said before the run starts (cached models are loaded)."""
+    n = plan.metrics.population
+    total = sum(training_count(n, len(g.forget_sets), len(g.methods)) for g in groups)
+    return (f"population of {n}: {total} trainings and unlearning runs besides the cells "
+            f"({n} originals a group, {2 * n} retrained models and {n} runs of each method a "
+            "forget set; models already in the cache are loaded, not trained)")
 
 
 def _announce_cost(plan: Plan, groups: list[Group], reporter: Reporter) -> None:

@@ -20,7 +20,12 @@ from benchmark.core.config import apply_overrides
 from benchmark.core.hashing import stable_hash, to_jsonable
 from benchmark.core.roles import Role, role_of
 from benchmark.core.training import TrainRecipe
-from benchmark.harness.options import DataOptions, EngineOptions, MetricOptions
+from benchmark.harness.options import (
+    LATER_METRIC_DEFAULTS,
+    DataOptions,
+    EngineOptions,
+    MetricOptions,
+)
 from datasets.forget_sets import ForgetSet
 
 DEFAULT_RESULTS = "results/results.sqlite"
@@ -140,4 +145,8 @@ class CellSpec:
         return stable_hash(self.as_dict())
 
     def as_dict(self) -> dict[str, Any]:
-        return to_jsonable(dataclasses.asdict(self) | {"method_config": self.method_config})
+        values = dataclasses.asdict(self) | {"method_config": self.method_config}
+        for key, default in LATER_METRIC_DEFAULTS.items():  # ids of rows stored before them
+            if values["metrics"].get(key) == default:
+                del values["metrics"][key]
+        return to_jsonable(values)

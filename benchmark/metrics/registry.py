@@ -94,6 +94,13 @@ _DECLARED = (
     Metric("mia_entropy_attack_acc", "MIA entropy attack acc", "%", None, fmt=".1f"),
     Metric("mia_loss_attack_acc", "MIA loss attack acc", "%", None, fmt=".1f"),
     Metric("mia_samples_per_group", "MIA samples a group", "", None, aggregate="none"),
+    # many-model tests against a retrained population (benchmark.metrics.population)
+    Metric("forgetting_quality", "F", "", True, fmt=".3f"),
+    Metric("forgetting_score", "F × utility", "", True, fmt=".3f"),
+    Metric("klom_forget", "KLOM forget (p95)", "nats", False, fmt=".3g"),
+    Metric("klom_retain", "KLOM retain (p95)", "nats", False, fmt=".3g"),
+    Metric("klom_test", "KLOM test (p95)", "nats", False, fmt=".3g"),
+    Metric("population", "Models a population", "", None, aggregate="none"),
     # relearn time (benchmark.metrics.relearn): censored at the cap, see reports.frame
     Metric("relearn_epochs", "Relearn", "epochs", True, aggregate="median"),
     Metric("relearn_steps", "Relearn", "steps", True, aggregate="median"),
@@ -107,6 +114,7 @@ _DECLARED = (
     Metric("unlearn_s", "Unlearn time", "s", False, fmt="sig", stored_in="timings"),
     Metric("metrics_s", "Metrics time", "s", None, fmt="sig", stored_in="timings"),
     Metric("gold_s", "Retrain time", "s", None, fmt="sig", stored_in="timings"),
+    Metric("population_s", "Population time", "s", None, fmt="sig", stored_in="timings"),
 )
 
 METRICS: dict[str, Metric] = {metric.name: metric for metric in _DECLARED}

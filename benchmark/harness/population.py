@@ -1,0 +1,177 @@
+"""Many-model forgetting tests: populations of originals, retrained and unlearned models.
+
+With ``--set metrics.population=N`` every cell of a forget set gets, besides its own
+metrics, the competition's forgetting quality and KLOM (benchmark.metrics.population),
+comparing N models of its kind with N models retrained without the forget set:
+
+- the retrained pool R: N retrains at the member seeds of this (model, data set, seed);
+- the original's row: N originals (training seeds) against R: the worst end of the scale;
+- the gold retrain's row: a second, independent retrained pool against R: the best end,
+  retrain-vs-retrain, the floor every method reads against (F well below 1 at small N);
+- a method's row: the method run from each of the N originals (one run each: a different
+  training seed, the unit statistics should use; Lanyon et al. 2025, arXiv 2510.26714).
+
+Every member is an original or a gold model of its own seed, cached under exactly the key a
+run with that seed would use (benchmark.harness.references): a pool is built once, resumes
+after a kill at the member it had reached, and is shared by every method and every later
+run; a pool for another recipe, data set or forget set has other keys, never reused. The
+members' seeds are derived from the cell's seed, so N and the seeds define the pool.
+
+Per example the members' outputs are taken on: every forgotten training example (F and
+``klom_forget``), and a seeded sample of ``population_examples`` retained training
+examples and of the test examples (``klom_retain``, ``klom_test`` and the utility ratios of
+the final score: accuracy on those samples, mean over each population).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from benchmark.core.seeding import derive_seed
+from benchmark.core.training import predict_logits
+from benchmark.harness.grid import GroupContext
+from benchmark.harness.progress import Reporter
+from benchmark.harness.references import gold_model, original_model
+from benchmark.harness.requests import request_in
+from benchmark.harness.unlearning import timed_unlearn
+from benchmark.metrics import population as P
+from datasets.forget_sets import ForgetSet
+
+POPULATION_STRIDE = 1_000_033  # a prime: member seeds never meet a run's own seeds' streams
+POOL_SALTS = {"original": 1, "retrain": 2, "retrain_b": 3}  # one stream of seeds a pool
+EXAMPLE_SALT = 4  # the seeded sample of retained and test examples
+
+
+def member_seeds(seed: int, pool: str, n: int) -> list[int]:
+    """The training seeds of pool ``pool`` ("original", "retrain", "retrain_b") of size n."""
+    return [derive_seed(seed, POOL_SALTS[pool] * 100_000 + i, POPULATION_STRIDE) for i in range(n)]
+
+
+def training_count(n: int, forget_sets: int, methods: int) -> int:
+    """Trainings and unlearning runs a population of n costs a (model, data set, seed)."""
+    return n + forget_sets * (2 * n + n * methods)
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """One model's outputs on the population's examples."""
+
+    forget_conf: np.ndarray  # logit-scaled confidence on each forgotten training example
+    forget_margin: np.ndarray
+    retain_margin: np.ndarray
+    test_margin: np.ndarray
+    retain_acc: float
+    test_acc: float
+
+
+class Population:
+    """The pools of one forget set of one group, built on first use and kept as outputs."""
+
+    def __init__(self, ctx: GroupContext, forget: ForgetSet, original: nn.Module) -> None:
+        self.ctx, self.forget, self.original = ctx, forget, original
+        self.n = ctx.plan.metrics.population
+        data = ctx.group.data
+        forget_train, _ = forget.masks(data)
+        generator = torch.Generator().manual_seed(derive_seed(ctx.group.seed, EXAMPLE_SALT))
+        cap = ctx.plan.metrics.population_examples
+        retain_rows = torch.nonzero(~forget_train.cpu()).flatten()
+        retain_rows = retain_rows[torch.randperm(len(retain_rows), generator=generator)[:cap]]
+        test_rows = torch.randperm(len(data.test_y), generator=generator)[:cap]
+        self.sets = {
+            "forget": (data.train_x[forget_train], data.train_y[forget_train]),
+            "retain": (data.train_x[retain_rows.to(data.train_x.device)],
+                       data.train_y[retain_rows.to(data.train_y.device)]),
+            "test": (data.test_x[test_rows.to(data.test_x.device)],
+                     data.test_y[test_rows.to(data.test_y.device)]),
+        }
+        self._pools: dict[str, list[Outputs]] = {}
+
+    # ------------------------------------------------------------------------- members
+    def member(self, seed: int) -> GroupContext:
+        """The context of a member: this group at training seed ``seed`` (its own cache keys)."""
+        group = dataclasses.replace(self.ctx.group, seed=seed)
+        factory = group.model_factory(self.ctx.plan.model_kwargs.get(group.model, {}))
+        return dataclasses.replace(self.ctx, group=group, factory=factory,
+                                   reporter=Reporter.silent())
+
+    def outputs(self, model: nn.Module) -> Outputs:
+        engine, normalizer = self.ctx.engine, self.ctx.normalizer
+        values = {}
+        for name, (x, y) in self.sets.items():
+            logits = predict_logits(model, x, engine, normalizer).double().cpu().numpy()
+            values[name] = (logits, y.cpu().numpy())
+        return Outputs(
+            forget_conf=P.logit_scaled_confidence(*values["forget"]),
+            forget_margin=P.margins(*values["forget"]),
+            retain_margin=P.margins(*values["retain"]),
+            test_margin=P.margins(*values["test"]),
+            retain_acc=_accuracy(*values["retain"]), test_acc=_accuracy(*values["test"]))
+
+    def pool(self, name: str) -> list[Outputs]:
+        """Outputs of the ``original``, ``retrain`` or ``retrain_b`` pool (built once)."""
+        if name not in self._pools:
+            with self.ctx.reporter.phase(f"{self.ctx.where(self.forget)}: population, "
+                                         f"{self.n} {name.replace('_b', ' (second pool)')} models"):
+                self._pools[name] = [self.outputs(self._reference(name, seed))
+                                     for seed in member_seeds(self.ctx.group.seed,
+                                                              name, self.n)]
+        return self._pools[name]
+
+    def _reference(self, name: str, seed: int) -> nn.Module:
+        member = self.member(seed)
+        if name == "original":
+            reference = original_model(member)
+        else:
+            reference = gold_model(member, self.forget, self.original)
+        if reference.model is None:
+            raise RuntimeError(f"population member {name} seed {seed}: {reference.error}")
+        return reference.model
+
+    def method(self, name: str) -> list[Outputs]:
+        """The method run from each original of the pool (a training seed each)."""
+        method = self.ctx.plan.method(name)
+        found = []
+        with self.ctx.reporter.phase(f"{self.ctx.where(self.forget)}: population, "
+                                     f"{self.n} runs of {name}"):
+            for seed in member_seeds(self.ctx.group.seed, "original", self.n):
+                member = self.member(seed)
+                start = original_model(member)
+                outcome = timed_unlearn(method, start.model, request_in(member, method,
+                                                                        self.forget), seed)
+                if outcome.failed:
+                    raise RuntimeError(f"population run of {name} from seed {seed}: "
+                                       f"{outcome.error}")
+                found.append(self.outputs(outcome.model))
+        return found
+
+    # ------------------------------------------------------------------------- scores
+    def scores(self, population: list[Outputs]) -> dict[str, float | int]:
+        """F, the final score and KLOM of ``population`` against the retrained pool."""
+        reference = self.pool("retrain")
+
+        def stack(pop: list[Outputs], field: str) -> np.ndarray:
+            return np.stack([getattr(o, field) for o in pop])
+
+        quality = P.forgetting_quality(stack(population, "forget_conf"),
+                                       stack(reference, "forget_conf"))
+        mean = {field: (float(np.mean([getattr(o, field) for o in population])),
+                        float(np.mean([getattr(o, field) for o in reference])))
+                for field in ("retain_acc", "test_acc")}
+        ratios = [own / gold if gold > 0 else float("nan") for own, gold in mean.values()]
+        return {
+            "forgetting_quality": quality,
+            "forgetting_score": quality * ratios[0] * ratios[1],
+            **{f"klom_{split}": P.klom_percentile(P.klom(stack(population, f"{split}_margin"),
+                                                         stack(reference, f"{split}_margin")))
+               for split in ("forget", "retain", "test")},
+            "population": self.n,
+        }
+
+
+def _accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
+    return float((logits.argmax(axis=1) == labels).mean()) if len(labels) else float("nan")
