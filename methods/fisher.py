@@ -77,7 +77,7 @@ from methods.api import (
     seeded_generator,
     setting,
 )
-from methods.fisher_diagonal import Approximation, fisher_diagonal
+from methods.fisher_diagonal import BACKENDS, Approximation, Backend, fisher_diagonal
 
 HeadFinder = Callable[[nn.Module], nn.Module]
 
@@ -99,10 +99,15 @@ class FisherConfig:
     batch_size: int = setting(0, ge=0)
     approximation: Approximation = "exact"  # "sampled": one label drawn per sample
     subset_per_class: int = setting(0, ge=0)  # 0 = the whole retain set
+    # How the diagonal is computed, same values (methods/fisher_diagonal.py): "auto" = the
+    # layerwise path on the CPU where it applies, else torch.func; "func" = the path before.
+    backend: Backend = "auto"
 
     def __post_init__(self) -> None:
         if self.approximation not in ("exact", "sampled"):
             raise ValueError(f"approximation must be 'exact' or 'sampled', not {self.approximation!r}")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
         if self.batch_size < 0 or self.subset_per_class < 0:
             raise ValueError("batch_size (0 = auto) and subset_per_class must be >= 0")
         if self.alpha < 0:
@@ -199,6 +204,7 @@ class FisherForgetting(UnlearningMethod):
         fisher = fisher_diagonal(
             model, data, request.normalizer, request.engine.device, cfg.batch_size,
             cfg.approximation, generator=seeded_generator(request.seed, salt=1),
+            backend=cfg.backend,
         )
         return apply_fisher_noise(
             model, fisher, head, request.forget_classes, cfg,

@@ -14,12 +14,14 @@ spatial positions or tokens, 1 for a Linear on vectors):
 Two exact ways to evaluate it, chosen per layer by a flop count:
 
 * ``direct``: materialise each per-sample gradient G_{c,n} A_n^T (a batched matmul),
-  square and add. Costs C*N*O*K*L multiply-adds plus C*N*O*K memory traffic.
+  square and add. Costs C*N*O*K*L multiply-adds plus C*N*O*K elements written, squared
+  and summed: memory-bound.
 * ``gram``: expand the square, (sum_l g_l a_l)^2 = sum_{l,l'} g_l g_l' a_l a_l', and sum
   over the classes *before* the big product: S_n[o, (l,l')] = sum_c G_{c,n,o,l} G_{c,n,o,l'}
-  (small), then one GEMM over (n, l<=l') against A_n[k,l] A_n[k,l']. Costs
-  N*O*K*L(L+1)/2, independent of C: it wins where L < ~2C (the deep layers of a CIFAR
-  network, where most parameters live: ResNet-18's last stage has L=1 at 32x32 input).
+  (small), then one GEMM over (n, l, l') against A_n[k,l] A_n[k,l']. Costs N*O*K*L^2
+  multiply-adds, independent of C: it wins where L is small (the deep layers of a CIFAR
+  network, where most parameters live: ResNet-18's last stage has L=1 at 32x32 input, and
+  there it is the exact factorisation (sum_c G^2)^T A^2).
 
 Layers handled exactly, matched by exact type (a subclass may change ``forward``):
 ``nn.Linear`` (any leading dimensions), ``nn.Conv2d`` (stride, padding, dilation, groups,
@@ -38,10 +40,10 @@ from torch import nn
 from torch.nn import functional as F
 
 # Extra cost of the direct way per element of a materialised per-sample gradient (writing it,
-# squaring it, summing it), in multiply-add equivalents; set by tests/bench/fisher_speed.py
-# runs on 2 CPU cores (the choice hardly matters between 4 and 16).
-DIRECT_MEMORY_COST = 8.0
-# Largest materialised block of per-sample gradients in the direct way (floats): 16 MiB.
+# squaring it, summing it), in multiply-adds of a GEMM: about 32-38 in per-layer timings on
+# one AMD EPYC core (the direct way is memory-bound, the gram way's GEMM is not).
+DIRECT_MEMORY_COST = 32.0
+# Largest materialised block (floats, 16 MiB) of per-sample gradients or of input pairs.
 DIRECT_BLOCK = 4 * 2**20
 
 _SUPPORTED = (nn.Linear, nn.Conv2d, nn.BatchNorm1d, nn.BatchNorm2d)
@@ -159,10 +161,10 @@ def weight_squares(g: torch.Tensor, a: torch.Tensor, groups: int = 1,
     flattened input dimensions (conv: ``F.unfold`` order, group-major).
     """
     classes, n, out, length = g.shape
-    kg = a.shape[1] // groups
     k = a.shape[1]
-    pairs = length * (length + 1) // 2
-    gram_cost = n * out * kg * pairs + n * out * length * length * classes + n * k * pairs
+    kg = k // groups
+    squared = length * length
+    gram_cost = n * (out * kg * squared + out * squared * classes + k * squared)
     direct_cost = classes * n * out * kg * (length + DIRECT_MEMORY_COST)
     if way == "gram" or (way == "auto" and gram_cost <= direct_cost):
         return _gram_squares(g, a, groups)
@@ -170,22 +172,23 @@ def weight_squares(g: torch.Tensor, a: torch.Tensor, groups: int = 1,
 
 
 def _gram_squares(g: torch.Tensor, a: torch.Tensor, groups: int) -> torch.Tensor:
+    """sum_n sum_{l,l'} (sum_c G_{c,n,o,l} G_{c,n,o,l'}) A_{n,k,l} A_{n,k,l'}: one GEMM over
+    (n, l, l') a block of samples. All L^2 pairs, not the L(L+1)/2 of the symmetric half:
+    gathering the half cost more than the GEMM saved (tests/bench/fisher_speed.py runs)."""
     classes, n, out, length = g.shape
     k = a.shape[1]
-    if length == 1:
-        s = g.squeeze(-1).square().sum(0)  # [N, O]
-        t = a.squeeze(-1).square()  # [N, K]
-        pairs = 1
-    else:
-        rows, cols = torch.triu_indices(length, length, device=g.device)
-        weight = torch.where(rows == cols, 1.0, 2.0).to(g.dtype)
-        gram = torch.einsum("cnol,cnom->nolm", g, g)  # summed over classes first
-        s = gram[:, :, rows, cols] * weight  # [N, O, P]
-        t = a[:, :, rows] * a[:, :, cols]  # [N, K, P]
-        pairs = rows.numel()
-    s = s.reshape(n, groups, out // groups, pairs)
-    t = t.reshape(n, groups, k // groups, pairs)
-    return torch.einsum("ngop,ngkp->gok", s, t).reshape(out, k // groups)
+    og, kg = out // groups, k // groups
+    squared = length * length
+    total = g.new_zeros(groups, og, kg)
+    step = max(1, DIRECT_BLOCK // max(k * squared, 1))
+    for start in range(0, n, step):
+        gb, ab = g[:, start:start + step], a[start:start + step]
+        m = ab.shape[0]
+        gram = torch.einsum("cnol,cnom->onlm", gb, gb).reshape(groups, og, m * squared)
+        at = ab.transpose(0, 1)  # [K, m, L]
+        pairs = (at.unsqueeze(-1) * at.unsqueeze(-2)).reshape(groups, kg, m * squared)
+        total += torch.bmm(gram, pairs.transpose(1, 2))
+    return total.reshape(out, kg)
 
 
 def _direct_squares(g: torch.Tensor, a: torch.Tensor, groups: int) -> torch.Tensor:

@@ -70,7 +70,7 @@ from methods.api import (
     register_method,
     setting,
 )
-from methods.fisher_diagonal import fisher_diagonal
+from methods.fisher_diagonal import BACKENDS, Backend, fisher_diagonal
 
 Importances = dict[str, torch.Tensor]
 
@@ -85,6 +85,13 @@ class SsdConfig:
     batch_size: int = setting(0, ge=0)
     quirk_minibatch_importance: bool = False  # the reference's squared mini-batch gradients
     quirk_batch_size: int = setting(64, ge=1)  # its batch size
+    # How the per-sample importances are computed, same values (methods/fisher_diagonal.py):
+    # "auto" = the layerwise path on the CPU where it applies, else torch.func.
+    backend: Backend = "auto"
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
 
 
 def _ordered_batches(
@@ -191,7 +198,7 @@ class SelectiveSynapticDampening(UnlearningMethod):
 
         def empirical_fisher(data: LabelledImages) -> Importances:
             return fisher_diagonal(model, data, normalizer, engine.device, cfg.batch_size,
-                                   "empirical")
+                                   "empirical", backend=cfg.backend)
 
         forget_importance = empirical_fisher(forget)
         retain_importance = empirical_fisher(retain)
