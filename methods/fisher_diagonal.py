@@ -6,21 +6,37 @@ the expectation over the model's own predictive distribution (the "true" Fisher,
 empirical one that uses the labels), averaged over the N samples. This is exactly what the
 Fisher-forgetting reference code computes (``hessian`` in the SSD repository and in
 Golatkar's notebook: a batch-size-1 DataLoader, ``grad2_acc += prob[:, y] * grad**2`` for
-every class y, then ``grad2_acc /= len(train_loader)``), but batched:
+every class y, then ``grad2_acc /= len(train_loader)``), but batched, by one of two
+backends that give the same values (tests/test_fisher_layerwise.py):
 
-* one forward pass per sample, vmapped over a chunk of ``batch_size`` samples
+* ``layerwise`` (the CPU default; methods/per_sample_squares.py): one forward pass a chunk
+  of samples with hooks that keep each layer's input, then backward passes that ask only
+  for the gradients at the layers' outputs (no weight gradients), one per cotangent; each
+  layer's sum of squared per-sample gradients then follows from its input and output
+  gradients (Linear: an exact factorisation; Conv2d through unfold, per layer either the
+  per-sample gradients themselves or a Gram expansion over spatial positions that sums the
+  classes first; BatchNorm in eval mode from x_hat). For the exact Fisher the C cotangents
+  sqrt(p_c)(e_c - p) are replaced by the C-1 scaled eigenvectors of their sum of outer
+  products diag(p) - pp^T (same sum of squares, one backward pass fewer). It covers models
+  whose trainable parameters all sit in Linear, Conv2d and BatchNorm1d/2d layers, each
+  called once a forward pass (the suite's ResNets, AllCNN, MobileNetV2, SmallCNN); for
+  any other model "auto" uses the torch.func backend. About 5-17x faster than torch.func
+  on 2 CPU cores (docs/BENCHMARKS.md, "Exact Fisher and SSD importances on the CPU").
+* ``func`` (the default on CUDA, where the layerwise path has not been measured yet):
+  one forward pass per sample, vmapped over a chunk of ``batch_size`` samples
   (``torch.func.vjp`` inside ``torch.func.vmap``), then C vector-Jacobian products through
   that single graph, one per class. Since d log p_c / d logits = e_c - p, the cotangent for
   class c is sqrt(p_c) (e_c - p): its squared gradient already carries the weight p_c, and
   the softmax never has to be differentiated again. On a small CNN on the CPU this was
   3x faster than C separate ``vmap(grad(loss_c))`` passes (each redoes the forward pass).
-* only one chunk of per-sample gradients exists at a time; squares are summed over the
+  Only one chunk of per-sample gradients exists at a time; squares are summed over the
   chunk straight away into one float32 buffer per parameter.
 
 The model runs in eval mode (BatchNorm uses its running statistics, as the reference's
 ``model.eval()``; buffers are passed as they are and never updated) and in float32 without
 autocast. TF32 stays as the Engine set it (on by default for cuDNN convolutions in PyTorch,
-so the reference ran with it too on Ampere or newer GPUs).
+so the reference ran with it too on Ampere or newer GPUs). A float64 model is computed in
+float64 (the tests' exact reference).
 
 ``approximation="empirical"`` gives the *empirical* Fisher instead,
 (1/N) sum_n (d log p_{y_n}(x_n) / d theta)^2 with the given labels y_n: the squared
