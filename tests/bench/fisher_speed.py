@@ -17,7 +17,7 @@ images and the largest relative difference of their diagonals is printed (elemen
 medians with (min-max) over the rounds; "vs C train" = Fisher time per sample / (C x the
 training time per image); "speed-up" = the median of each round's old/new ratio.
 
-    OMP_NUM_THREADS=2 python tests/bench/fisher_speed.py [--rounds 3] [--threads 2]
+    OMP_NUM_THREADS=2 python -m tests.bench.fisher_speed [--rounds 3] [--threads 2]
 
 The table "Exact Fisher and SSD importances on the CPU" in docs/BENCHMARKS.md comes from it.
 """
@@ -85,9 +85,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--train-steps", type=int, default=6)
-    parser.add_argument("--old-samples", default="resnet9=24,resnet18_imagenet=12",
+    parser.add_argument("--old-samples", default="resnet9=16,resnet18_imagenet=6",
                         help="samples of a torch.func run, per model")
-    parser.add_argument("--new-samples", type=int, default=128)
+    parser.add_argument("--new-samples", type=int, default=96)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     old_samples = dict(item.split("=") for item in args.old_samples.split(","))
