@@ -24,10 +24,16 @@ Defaults and their sources (all from the SSD reference's ``FisherForgetting``):
   gradients held at once and does not change the result).
 
 Deliberate deviations from the reference code:
-  1. Batched per-sample gradients with torch.func (vmap over samples, one forward and C
-     vector-Jacobian products per sample) instead of a batch-size-1 loop with C backward
+  1. Batched per-sample squared gradients instead of a batch-size-1 loop with C backward
      passes; the same exact expectation over all classes weighted by the model's
-     probabilities, the same 1/N normalisation. Tested equal to a brute-force loop.
+     probabilities, the same 1/N normalisation (methods/fisher_diagonal.py). On the CPU by
+     default the layerwise backend: squares per layer from its inputs and output gradients,
+     C-1 backward passes a chunk of samples without weight gradients (the C class
+     cotangents replaced by the C-1 eigenvectors of diag(p) - pp^T, the same sum); for
+     models with layers it does not cover (ViT, custom modules) and on CUDA the torch.func
+     backend (vmap over samples, one forward and C vector-Jacobian products per sample).
+     ``backend="func"`` selects the latter everywhere. Both tested equal to a brute-force
+     loop (float64, 1e-9) and to each other (float32, 1e-4 relative).
   2. The head is the layer ``classifier_head`` (methods.api) returns, not "every tensor
      whose size(0) equals num_classes" (which would also catch, e.g., a BatchNorm with
      num_classes channels). For the suite's models both pick the same tensors.
@@ -49,9 +55,11 @@ to near 0. On our 8-class toy (tests) the default alpha takes forget accuracy fr
 other logits are all negative nothing is forgotten. Retain accuracy drops as alpha grows,
 since the noise hits the whole network (at 1e-6 on small models the noise is negligible).
 Speed: the UNSIR paper reports Fisher forgetting about 1875x slower than UNSIR on its
-setup (as quoted in our issue; the batch-size-1 reference loop). Here the cost is one
-forward and C pullbacks with per-sample weight gradients per retain sample; not yet timed
-on a GPU (aimed at about a minute for ResNet-18 / CIFAR-10 on one H100; ``sampled`` or
+setup (as quoted in our issue; the batch-size-1 reference loop). On 2 CPU cores the
+layerwise backend costs about one training step per class and sample, 6-17x less than the
+torch.func backend (docs/BENCHMARKS.md, "Exact Fisher and SSD importances on the CPU").
+The torch.func backend costs one forward and C pullbacks with per-sample weight gradients
+per retain sample; not yet timed on a GPU (aimed at about a minute for ResNet-18 / CIFAR-10 on one H100; ``sampled`` or
 ``subset_per_class`` cut it by C or by the subset ratio). For ViTs the Fisher pass switches
 timm's fused attention off (torch.func cannot batch it) and uses the equal matmul path.
 """
@@ -77,7 +85,7 @@ from methods.api import (
     seeded_generator,
     setting,
 )
-from methods.fisher_diagonal import Approximation, fisher_diagonal
+from methods.fisher_diagonal import BACKENDS, Approximation, Backend, fisher_diagonal
 
 HeadFinder = Callable[[nn.Module], nn.Module]
 
@@ -99,10 +107,15 @@ class FisherConfig:
     batch_size: int = setting(0, ge=0)
     approximation: Approximation = "exact"  # "sampled": one label drawn per sample
     subset_per_class: int = setting(0, ge=0)  # 0 = the whole retain set
+    # How the diagonal is computed, same values (methods/fisher_diagonal.py): "auto" = the
+    # layerwise path on the CPU where it applies, else torch.func; "func" = the path before.
+    backend: Backend = "auto"
 
     def __post_init__(self) -> None:
         if self.approximation not in ("exact", "sampled"):
             raise ValueError(f"approximation must be 'exact' or 'sampled', not {self.approximation!r}")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
         if self.batch_size < 0 or self.subset_per_class < 0:
             raise ValueError("batch_size (0 = auto) and subset_per_class must be >= 0")
         if self.alpha < 0:
@@ -199,6 +212,7 @@ class FisherForgetting(UnlearningMethod):
         fisher = fisher_diagonal(
             model, data, request.normalizer, request.engine.device, cfg.batch_size,
             cfg.approximation, generator=seeded_generator(request.seed, salt=1),
+            backend=cfg.backend,
         )
         return apply_fisher_noise(
             model, fisher, head, request.forget_classes, cfg,

@@ -22,10 +22,12 @@ Defaults and their sources (all from the reference code):
 Deliberate deviations from the reference code, each with a switch where it matters:
   1. Importances are the per-sample empirical Fisher, (1/N) sum_n g_n^2 with g_n the
      gradient of sample n's loss, computed batched with the suite's
-     methods/fisher_diagonal.py (``approximation="empirical"``). The reference squares
-     the gradient of each *mini-batch* mean loss (64 samples, storage order, D's loader
-     holding D_r then D_f) and averages over batches, which mixes in how gradients cancel
-     inside a batch and so depends on batch size and order. ``quirk_minibatch_importance``
+     methods/fisher_diagonal.py (``approximation="empirical"``; on the CPU its layerwise
+     backend where the model allows, one backward pass a chunk without weight gradients;
+     ``backend="func"`` for the torch.func path, the default on CUDA; same values, tested).
+     The reference squares the gradient of each *mini-batch* mean loss (64 samples,
+     storage order, D's loader holding D_r then D_f) and averages over batches, which
+     mixes in how gradients cancel inside a batch and so depends on batch size and order. ``quirk_minibatch_importance``
      restores that estimator exactly (tests check it equals the empirical Fisher at batch 1).
   2. I_D is combined exactly as (|D_r| I_r + |D_f| I_f) / |D| from the two importances
      instead of a third pass over D (the forget samples' gradients are not computed twice).
@@ -70,7 +72,7 @@ from methods.api import (
     register_method,
     setting,
 )
-from methods.fisher_diagonal import fisher_diagonal
+from methods.fisher_diagonal import BACKENDS, Backend, fisher_diagonal
 
 Importances = dict[str, torch.Tensor]
 
@@ -85,6 +87,13 @@ class SsdConfig:
     batch_size: int = setting(0, ge=0)
     quirk_minibatch_importance: bool = False  # the reference's squared mini-batch gradients
     quirk_batch_size: int = setting(64, ge=1)  # its batch size
+    # How the per-sample importances are computed, same values (methods/fisher_diagonal.py):
+    # "auto" = the layerwise path on the CPU where it applies, else torch.func.
+    backend: Backend = "auto"
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
 
 
 def _ordered_batches(
@@ -191,7 +200,7 @@ class SelectiveSynapticDampening(UnlearningMethod):
 
         def empirical_fisher(data: LabelledImages) -> Importances:
             return fisher_diagonal(model, data, normalizer, engine.device, cfg.batch_size,
-                                   "empirical")
+                                   "empirical", backend=cfg.backend)
 
         forget_importance = empirical_fisher(forget)
         retain_importance = empirical_fisher(retain)
