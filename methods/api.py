@@ -38,7 +38,7 @@ hyperparameter ranges (``setting``), search spaces for the tuner (``Float``, ``L
 registered model).
 """
 
-from benchmark.core.config import setting
+from benchmark.core.config import added_later, setting
 from benchmark.core.engine import Engine
 from benchmark.core.errors import DataAccessError
 from benchmark.core.progress import progress
@@ -78,5 +78,5 @@ __all__ = [
     "SubsetProvider", "TiledImages", "TrainRecipe",
     "UnlearnRequest", "UnlearningMethod", "balanced_subset", "class_mask", "classifier_head",
     "derive_seed", "make_optimizer", "mean_loss", "predict_logits", "progress", "register_method",
-    "seeded_generator", "setting", "train_epoch", "train_with_recipe",
+    "seeded_generator", "setting", "added_later", "train_epoch", "train_with_recipe",
 ]

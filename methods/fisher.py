@@ -79,6 +79,7 @@ from methods.api import (
     Scenario,
     UnlearningMethod,
     UnlearnRequest,
+    added_later,
     balanced_subset,
     classifier_head,
     register_method,
@@ -109,7 +110,7 @@ class FisherConfig:
     subset_per_class: int = setting(0, ge=0)  # 0 = the whole retain set
     # How the diagonal is computed, same values (methods/fisher_diagonal.py): "auto" = the
     # layerwise path on the CPU where it applies, else torch.func; "func" = the path before.
-    backend: Backend = "auto"
+    backend: Backend = added_later("auto")
 
     def __post_init__(self) -> None:
         if self.approximation not in ("exact", "sampled"):

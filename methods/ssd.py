@@ -69,6 +69,7 @@ from methods.api import (
     Normalizer,
     UnlearningMethod,
     UnlearnRequest,
+    added_later,
     register_method,
     setting,
 )
@@ -89,7 +90,7 @@ class SsdConfig:
     quirk_batch_size: int = setting(64, ge=1)  # its batch size
     # How the per-sample importances are computed, same values (methods/fisher_diagonal.py):
     # "auto" = the layerwise path on the CPU where it applies, else torch.func.
-    backend: Backend = "auto"
+    backend: Backend = added_later("auto")
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:

@@ -137,13 +137,39 @@ class Bounds:
 
 
 def setting(default: Any, *, gt: float | None = None, ge: float | None = None,
-            lt: float | None = None, le: float | None = None) -> Any:
+            lt: float | None = None, le: float | None = None, added_later: bool = False) -> Any:
     """A dataclass field with bounds that every override is checked against.
 
     ``lr: float = setting(0.01, gt=0)`` refuses ``--set method.lr=-1`` with one line before
     anything is trained. The bounds say what is meaningful, not what is sensible.
+    ``added_later``: a setting added after results were stored; at its default it is left
+    out of a result's id (:func:`id_values`), so rows stored before it keep their ids.
     """
-    return dataclasses.field(default=default, metadata={"bounds": Bounds(gt, ge, lt, le)})
+    return dataclasses.field(default=default, metadata={"bounds": Bounds(gt, ge, lt, le),
+                                                        "added_later": added_later})
+
+
+def added_later(default: Any) -> Any:
+    """A field without bounds added after results were stored (see :func:`setting`)."""
+    return dataclasses.field(default=default, metadata={"added_later": True})
+
+
+def id_values(value: Any) -> Any:
+    """``dataclasses.asdict`` of ``value``, without added-later settings at their default."""
+    if not dataclasses.is_dataclass(value) or isinstance(value, type):
+        return value
+    out = {}
+    for f in dataclasses.fields(value):
+        item = getattr(value, f.name)
+        if f.metadata.get("added_later") and item == f.default:
+            continue
+        if isinstance(item, (list, tuple)):
+            out[f.name] = type(item)(id_values(v) for v in item)
+        elif isinstance(item, dict):
+            out[f.name] = {k: id_values(v) for k, v in item.items()}
+        else:
+            out[f.name] = id_values(item)
+    return out
 
 
 def check_bounds(config: Any, what: str) -> None:

@@ -25,13 +25,8 @@ class MetricOptions:
     mia: bool = True
     # Many-model forgetting tests (benchmark.harness.population): N models a population,
     # 0 = off; the retain and test examples they look at (a seeded sample of each split).
-    population: int = setting(0, ge=0, le=4096)
-    population_examples: int = setting(1000, ge=10)
-
-
-# Options added after results were first stored: at these values they are left out of a
-# cell's id (spec.CellSpec.as_dict), so the rows stored before them keep their ids.
-LATER_METRIC_DEFAULTS = {"population": 0, "population_examples": 1000}
+    population: int = setting(0, ge=0, le=4096, added_later=True)
+    population_examples: int = setting(1000, ge=10, added_later=True)
 
 
 @dataclass(frozen=True)

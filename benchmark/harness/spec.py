@@ -9,23 +9,17 @@ the recipe's defaults < the preset's ``[train]`` < its ``[train.model.<name>]`` 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from benchmark.core.cache_root import cache_root
-from benchmark.core.config import apply_overrides
+from benchmark.core.config import apply_overrides, id_values
 from benchmark.core.hashing import stable_hash, to_jsonable
 from benchmark.core.roles import Role, role_of
 from benchmark.core.training import TrainRecipe
-from benchmark.harness.options import (
-    LATER_METRIC_DEFAULTS,
-    DataOptions,
-    EngineOptions,
-    MetricOptions,
-)
+from benchmark.harness.options import DataOptions, EngineOptions, MetricOptions
 from datasets.forget_sets import ForgetSet
 
 DEFAULT_RESULTS = "results/results.sqlite"
@@ -145,8 +139,6 @@ class CellSpec:
         return stable_hash(self.as_dict())
 
     def as_dict(self) -> dict[str, Any]:
-        values = dataclasses.asdict(self) | {"method_config": self.method_config}
-        for key, default in LATER_METRIC_DEFAULTS.items():  # ids of rows stored before them
-            if values["metrics"].get(key) == default:
-                del values["metrics"][key]
-        return to_jsonable(values)
+        """The cell as JSON-able values: its id hashes them. Settings added after results
+        were stored are left out at their default (core/config.py, ``added_later``)."""
+        return to_jsonable(id_values(self) | {"method_config": id_values(self.method_config)})
