@@ -31,6 +31,7 @@ from reports.figures import FIGURES
 from reports.frame import SkipPart, load_results, usable
 from reports.html import FigureEntry, render_index
 from reports.outcomes import outcome_tables
+from reports.population import population_table
 from reports.style import apply_style, save_figure
 from reports.summary import summary_table
 from reports.tables import Table, paper_table, to_html, to_latex, to_markdown
@@ -110,7 +111,8 @@ def _remove_stale(folder: Path, name: str) -> None:
 
 def outcome_sections(frame: pd.DataFrame) -> list[Table]:
     """Failed cells, warnings and default-vs-tuned: the sections that follow the summary."""
-    return outcome_tables(frame) + [t for t in (tuned_table(frame),) if t is not None]
+    return outcome_tables(frame) + [t for t in (tuned_table(frame), population_table(frame))
+                                    if t is not None]
 
 
 def write_tables(frame: pd.DataFrame, folder: Path,

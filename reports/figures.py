@@ -20,6 +20,7 @@ from reports.fig_relearn import relearn_figure
 from reports.fig_speed import speedup_figure
 from reports.forgetting import DEFINITION
 from reports.gradcam import gradcam_figure
+from reports.population import epsilon_figure
 
 DrawFunction = Callable[[pd.DataFrame, list[str]], Figure]
 
@@ -72,6 +73,13 @@ FIGURES: tuple[FigureDef, ...] = (
               "vs test samples) flags as members (mean and 95 % Student-t interval over "
               "seeds). Dashed: retrain's rate, the target.",
               mia_figure),
+    FigureDef("forget_epsilons", "Per-example forgetting (many models)",
+              "For each forget example, the epsilon of the best threshold attack telling N "
+              "models of the method from N retrained ones (NeurIPS 2023 unlearning "
+              "competition; docs/METRICS.md), as a cumulative distribution over the examples "
+              "(all seeds pooled). Dashed: two retrained pools against each other, the best "
+              "this N allows. A curve far right of it leaves examples exposed that forget "
+              "accuracy and the single-model attack do not show.", epsilon_figure),
     FigureDef("gradcam", "GradCAM: original vs unlearned",
               "GradCAM heatmaps (target: the true class) on forget-class and retained-class "
               "test images for the original, retrained and each unlearned model. Needs the "

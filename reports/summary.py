@@ -30,7 +30,8 @@ from reports.timing import POOLED_CAPTION, pooled_mark
 SUMMARY_METRICS = tuple(
     (m.column, m.header, m.scale, m.fmt) for m in map(metric, (
         "forget_acc_test", "retain_acc_test", "test_acc", "time_s", "speedup_vs_retrain",
-        "mia_entropy_member_rate", "mia_loss_member_rate", "weight_distance_total")))
+        "mia_entropy_member_rate", "mia_loss_member_rate", "weight_distance_total",
+        "forgetting_quality", "klom_forget")))
 TIMED = ("time_s", "speedup_vs_retrain")  # marked when their seeds were timed on several setups
 # (column, header) of the metrics tested against retrain.
 TESTED = (("forget_acc_test", "p forget vs retrain"), ("retain_acc_test", "p retain vs retrain"))

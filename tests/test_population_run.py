@@ -11,6 +11,7 @@ from benchmark.cli.main import main
 from benchmark.core.artifacts import ArtifactStore
 from benchmark.core.errors import UserError
 from benchmark.core.hashing import stable_hash
+from benchmark.harness.frames import rows_to_dataframe
 from benchmark.harness.grid import GroupContext, expand
 from benchmark.harness.options import MetricOptions
 from benchmark.harness.plan import plan_of
@@ -19,6 +20,8 @@ from benchmark.harness.progress import Reporter
 from benchmark.harness.references import _key_parts
 from benchmark.harness.runner import run
 from benchmark.harness.spec import RunSpec
+from reports.frame import prepare
+from reports.population import epsilon_figure, population_table
 
 N = 4  # small: the ordering tested below holds by a wide margin (finetune keeps the class)
 
@@ -45,6 +48,13 @@ def test_every_cell_gets_f_and_klom_and_pools_are_cached(population_spec, tmp_pa
     # on the default preset with 8 models, claims population-default.)
     assert quality["original"] == 0.0 and quality["finetune"] == 0.0
     assert 0.0 <= quality["retrain"] <= 1.0
+    # The report: a ranking by F with the two references unranked, and the per-example ECDF.
+    frame = prepare(rows_to_dataframe(list(rows.values())))
+    table = population_table(frame)
+    ranks = {line[4].split(" ")[0]: line[3] for line in table.rows}
+    assert ranks["Fine-tune"] == "1" and ranks["Original"] == "-" and ranks["Retrain"] == "-"
+    assert all(line[6] == str(N) for line in table.rows)
+    assert epsilon_figure(frame, []).axes
     # The cell's own original and gold, and N originals + 2N retrains of the pools.
     checkpoints = plan_of(population_spec).checkpoint_dir
     members = sorted(checkpoints.glob("*.pt"))

@@ -13,12 +13,11 @@ from typing import Any
 import pandas as pd
 
 from benchmark.harness.schema import STATUS_OK
-from benchmark.metrics.registry import numeric_columns
+from benchmark.metrics.registry import METRICS, numeric_columns
 
 TIMING_SETUP_KEYS = ("host", "device", "threads", "precision")
 # List-valued or nested columns a flat frame leaves out unless asked for.
-DETAIL_COLUMNS = ("spec", "artifacts", "pred_histogram", "pred_retained_histogram",
-                  "relearn_curve", "relearn_curve_steps")
+DETAIL_COLUMNS = ("spec", "artifacts", *(m.column for m in METRICS.values() if m.detail))
 
 
 def flat_record(row: dict[str, Any]) -> dict[str, Any]:

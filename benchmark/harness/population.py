@@ -157,8 +157,9 @@ class Population:
         def stack(pop: list[Outputs], field: str) -> np.ndarray:
             return np.stack([getattr(o, field) for o in pop])
 
-        quality = P.forgetting_quality(stack(population, "forget_conf"),
-                                       stack(reference, "forget_conf"))
+        epsilons = P.example_epsilons(stack(population, "forget_conf"),
+                                      stack(reference, "forget_conf"))
+        quality = float(P.epsilon_points(epsilons, self.n).mean())
         mean = {field: (float(np.mean([getattr(o, field) for o in population])),
                         float(np.mean([getattr(o, field) for o in reference])))
                 for field in ("retain_acc", "test_acc")}
@@ -170,6 +171,7 @@ class Population:
                                                          stack(reference, f"{split}_margin")))
                for split in ("forget", "retain", "test")},
             "population": self.n,
+            "forget_epsilons": [round(float(e), 3) for e in epsilons],  # for the report's ECDF
         }
 
 

@@ -97,10 +97,11 @@ _DECLARED = (
     # many-model tests against a retrained population (benchmark.metrics.population)
     Metric("forgetting_quality", "F", "", True, fmt=".3f"),
     Metric("forgetting_score", "F × utility", "", True, fmt=".3f"),
-    Metric("klom_forget", "KLOM forget (p95)", "nats", False, fmt=".3g"),
-    Metric("klom_retain", "KLOM retain (p95)", "nats", False, fmt=".3g"),
-    Metric("klom_test", "KLOM test (p95)", "nats", False, fmt=".3g"),
+    Metric("klom_forget", "KLOM forget p95", "nats", False, fmt=".3g"),
+    Metric("klom_retain", "KLOM retain p95", "nats", False, fmt=".3g"),
+    Metric("klom_test", "KLOM test p95", "nats", False, fmt=".3g"),
     Metric("population", "Models a population", "", None, aggregate="none"),
+    Metric("forget_epsilons", "Per-example epsilon", "", False, aggregate="none", detail=True),
     # relearn time (benchmark.metrics.relearn): censored at the cap, see reports.frame
     Metric("relearn_epochs", "Relearn", "epochs", True, aggregate="median"),
     Metric("relearn_steps", "Relearn", "steps", True, aggregate="median"),
