@@ -12,11 +12,13 @@ at half its epoch cap: the typical value in docs/results/cifar10-cpu). A pass of
 batch B costs ``ceil(N / B) * step_s + N * image_s``; a forward pass a third of that; one
 per-sample gradient (Fisher, SSD) 3 x forward FLOPs at ``PER_SAMPLE_FLOP_S``.
 
-``step_s`` and ``image_s`` come from a calibration of the group's own model on this device:
-one warm-up step, then the fastest of a few training steps at two small batch sizes
-(about 0.1-0.3 s in all), at the thread count the run will use when that needs no sampling.
-Small models are overhead-bound (the default preset's smallcnn on 8x8 digits: ~10 ms a step
-whatever the batch), large ones FLOP-bound; the two-point fit serves both. Measured against
+``step_s`` and ``image_s`` come from a calibration of the group's own model on this device,
+at the thread count the run will take: one warm-up step at each of two small batch sizes,
+then the fastest of two steps at each (0.1-0.3 s for the default preset, about 1 s for
+ResNet-9 with the thread count's 0.3 s sampling). ``image_s`` is the larger batch's time per
+image, ``step_s`` what the smaller step has left over: small models are overhead-bound (the
+default preset's smallcnn on 8x8 digits), large ones FLOP-bound. The calibration measures the
+machine as it is now, other jobs included. Measured against
 whole runs in docs/BENCHMARKS.md ("The pre-run estimate").
 """
 
