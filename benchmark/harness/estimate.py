@@ -1,108 +1,406 @@
-"""What a run will cost, estimated before it starts, from a few timed steps on this device.
+"""What a run will cost, estimated before it starts from the work that will really happen.
 
-For each (model, data set) the estimate times ``STEPS`` training steps at the recipe's batch
-size (after one untimed step), which gives images per second here, then counts the images
-the run trains on: the original (epochs x training set) and one gold retrain per forget set
-(epochs x retain set), plus one evaluation pass over both splits per row (at three times
-the training rate, a forward pass being about a third of a training step). A run whose
-references need under ``SMALL_RUN_GFLOP`` by the models' FLOP counts is not timed at all
-(it takes seconds; the default preset is one). Methods and the
-relearn metric come on top, so the figure is a lower bound; cached originals and gold
-models make it an upper bound for those parts. It is meant to catch the hour-long surprise,
-not to schedule.
+Only work still to do is counted: cells already stored are skipped by the runner, and an
+original or gold model already in the artifact store is loaded, not trained (the cache key
+is the one ``references`` uses). When nothing is left the estimate says so and gives no time.
+
+Work is counted in images per pass: the original (epochs x training set), each gold retrain
+(epochs x retain set), each method's own passes from its config (``_METHOD_WORK``, or a
+method's optional ``estimated_work`` attribute, else one epoch over the retain set), and the
+metrics of each row (a forward pass over both splits, plus the relearn metric's fine-tuning
+at half its epoch cap: the typical value in docs/results/cifar10-cpu). A pass of N images at
+batch B costs ``ceil(N / B) * step_s + N * image_s``; a forward pass a third of that; one
+per-sample gradient (Fisher, SSD) 3 x forward FLOPs at ``PER_SAMPLE_FLOP_S``.
+
+``step_s`` and ``image_s`` come from a calibration of the group's own model on this device,
+at the thread count the run will take: one warm-up step at each of two small batch sizes,
+then the fastest of two steps at each (0.1-0.3 s for the default preset, about 1 s for
+ResNet-9 with the thread count's 0.3 s sampling). ``image_s`` is the larger batch's time per
+image, ``step_s`` what the smaller step has left over: small models are overhead-bound (the
+default preset's smallcnn on 8x8 digits), large ones FLOP-bound. The calibration measures the
+machine as it is now, other jobs included. Measured against
+whole runs in docs/BENCHMARKS.md ("The pre-run estimate").
 """
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
-from benchmark.core.engine import Engine
+from benchmark.core.artifacts import ArtifactStore
+from benchmark.core.hashing import stable_hash
+from benchmark.core.roles import GOLD_METHOD, Role
 from benchmark.core.tensors import LabelledImages, Normalizer
-from benchmark.core.training import make_optimizer, train_epoch
-from benchmark.harness.grid import Group
+from benchmark.core.training import train_epoch
+from benchmark.harness.grid import Group, GroupContext
+from benchmark.harness.jobs import Job
 from benchmark.harness.plan import Plan
+from benchmark.harness.references import _key_parts  # the one definition of the cache key
+from benchmark.harness.threads import choose_threads
 
-STEPS = 3
-# Below this many training GFLOP (forward x 3, the references' images) a run is too small to
-# be worth timing steps for: a few seconds on any CPU. The default preset is about 30.
-SMALL_RUN_GFLOP = 200.0
+# Per-sample gradients (Fisher, SSD: torch.func.vmap of a vjp) run far below batched training:
+# 7.5 GFLOP/s (ResNet-9) and 8.6 GFLOP/s (smallcnn) on 2 AMD EPYC vCPUs alone, against
+# ~160 GFLOP/s of ResNet-9 training. A fixed figure, not calibrated (a vmap warm-up would
+# cost more than the whole estimate); 3 x forward FLOPs a gradient.
+PER_SAMPLE_FLOP_S = 8e9
+# Below 8 images oneDNN's channels_last kernels took 1.1 s a ResNet-9 step instead of 0.05 s.
+SMALLEST_BATCH = 8
+CALIBRATION_FLOP = 2e9  # largest calibration batch: about this many training FLOPs (~20 ms)
+GROUP_OVERHEAD_S = 1.0  # per group: thread sampling, warm-ups, first-call costs, row writes
+CELL_OVERHEAD_S = 0.3  # per measured cell: warm-up copy, weight distances, MIA, the row
+
+
+@dataclass(frozen=True)
+class Speed:
+    """Seconds of one training step (fixed part) and of one image in it, on this device."""
+
+    step_s: float
+    image_s: float
+    mflops: float = 0.0  # forward MFLOPs of one image (0: unknown)
+
+    def train(self, images: float, batch: int) -> float:
+        """Seconds of training passes over ``images`` images at ``batch`` per step."""
+        return math.ceil(images / max(batch, 1)) * self.step_s + images * self.image_s
+
+    def forward(self, images: float, batch: int) -> float:
+        """Seconds of forward passes (no gradients): a third of a training pass."""
+        return self.train(images, batch) / 3
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """What a method's cost depends on: the split sizes of one forget set."""
+
+    n_train: int
+    n_retain: int
+    n_forget: int
+    n_classes: int
+    forget_classes: int
+    per_class: int  # training images of the smallest retained class
+    recipe: Any  # TrainRecipe
+
+
+# A pass: (images, batch, kind) with kind "train", "forward" or "per_sample".
+Pass = tuple[float, int, str]
+Work = Callable[[Any, Sizes], list[Pass]]
 
 
 @dataclass(frozen=True)
 class Estimate:
+    """Seconds still to spend, by part; ``todo == 0`` means every cell is stored."""
+
     seconds: float
-    images_per_s: dict[str, float]  # "model/dataset" -> measured training rate
+    parts: dict[str, float] = field(default_factory=dict)
+    cells: int = 0
+    todo: int = 0
+    loaded: int = 0  # cached originals and gold models that will be loaded, not trained
+
+    @property
+    def nothing_to_do(self) -> bool:
+        return self.todo == 0
 
     def text(self) -> str:
-        minutes = self.seconds / 60
-        when = f"{minutes:.0f} min" if minutes >= 2 else f"{self.seconds:.0f} s"
-        return f"at least {when} of training and evaluation on this device"
+        if self.nothing_to_do:
+            return f"nothing to do: all {self.cells} cells are stored"
+        parts = ", ".join(f"{name} {_duration(s)}" for name, s in self.parts.items() if s >= 0.5)
+        loaded = f"; {self.loaded} cached model{'s' * (self.loaded != 1)} loaded" if self.loaded else ""
+        return (f"about {_duration(self.seconds)} for {self.todo} of {self.cells} cells"
+                f" ({parts}{loaded})")
 
 
-def estimate(plan: Plan, groups: list[Group]) -> Estimate:
-    """Seconds the references' training and the evaluations of ``groups`` take at least."""
-    rates: dict[str, float] = {}
+def _duration(seconds: float) -> str:
+    if seconds >= 120:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
+
+
+def estimate(plan: Plan, jobs: Iterable[Job | Group], artifacts: ArtifactStore | None = None,
+             cells: int | None = None) -> Estimate:
+    """The cost of ``jobs`` (a Group counts as a job with every cell to do).
+
+    ``artifacts``: where cached references are looked up (None: nothing is cached);
+    ``cells``: the run's cells, stored ones included (default: the jobs' cells).
+    """
+    jobs = [job if isinstance(job, Job) else _whole(plan, job) for job in jobs]
+    parts: dict[str, float] = {}
+    cells = sum(len(job.cells) for job in jobs) if cells is None else cells
+    todo = sum(len(job.todo) for job in jobs)
+    loaded = 0
+    speeds: dict[tuple[str, str], Speed] = {}
+    for job in jobs:
+        if not job.todo:
+            continue
+        group = job.group
+        key = (group.model, group.dataset)
+        if key not in speeds:
+            speeds[key] = calibrate(plan, group)
+        loaded += _group_cost(plan, job, speeds[key], artifacts, parts)
+    return Estimate(sum(parts.values()), parts, cells, todo, loaded)
+
+
+def _whole(plan: Plan, group: Group) -> Job:
+    cells = plan.cells(group)
+    return Job(group, cells, {c.row_id for c in cells})
+
+
+def _add(parts: dict[str, float], name: str, seconds: float) -> None:
+    parts[name] = parts.get(name, 0.0) + seconds
+
+
+def _group_cost(plan: Plan, job: Job, speed: Speed, artifacts: ArtifactStore | None,
+                parts: dict[str, float]) -> int:
+    """Add the group's seconds to ``parts``; the number of references loaded from the cache."""
+    group, data = job.group, job.group.data
+    recipe = plan.recipe(group.model, group.dataset)
+    n_train, n_test = len(data.train_y), len(data.test_y)
+    eval_batch = plan.engine.eval_batch_size
+    metrics = plan.metrics
+    loaded = 0
+    _add(parts, "overhead", GROUP_OVERHEAD_S + CELL_OVERHEAD_S * len(job.todo))
+    if _cached(plan, group, artifacts, Role.ORIGINAL.value, {}):
+        loaded += 1
+    else:
+        _add(parts, "original", speed.train(recipe.epochs * n_train, recipe.batch_size))
+    original_logits = False
+    for forget in group.forget_sets:
+        todo = [c for c in job.cells if c.forget == forget and c.row_id in job.todo]
+        if not todo:
+            continue
+        forget_train, forget_test = forget.masks(data)
+        n_forget = int(forget_train.sum())
+        sizes = Sizes(n_train, n_train - n_forget, n_forget, data.num_classes,
+                      len(forget.forget_classes), _smallest_class(data, forget.forget_classes),
+                      recipe)
+        gold = plan.method(GOLD_METHOD)
+        if _cached(plan, group, artifacts, Role.GOLD.value, {"forget": forget, "config": gold.config}):
+            loaded += 1
+        else:
+            _add(parts, f"gold {forget.label}", _method_seconds(gold, sizes, speed))
+        # Evaluator: the original's logits once a group; gold and random logits on the forgotten.
+        seconds = speed.forward(2 * n_forget, eval_batch)
+        if not original_logits:
+            seconds += speed.forward(n_train + n_test, eval_batch)
+            original_logits = True
+        relearn_epoch = (speed.train(metrics.relearn_per_class * data.num_classes, 256)
+                         + speed.forward(int(forget_test.sum()), eval_batch))
+        for cell in todo:
+            if cell.role is not Role.ORIGINAL:  # the original's row reuses its logits
+                seconds += speed.forward(n_train + n_test, eval_batch)
+                if metrics.relearn:  # typical: half the cap (the original relearns at step 0)
+                    seconds += relearn_epoch * metrics.relearn_max_epochs / 2
+            if cell.role is Role.METHOD:
+                _add(parts, cell.method, _method_seconds(plan.method(cell.method), sizes, speed))
+        _add(parts, "metrics", seconds)
+    return loaded
+
+
+def _smallest_class(data: Any, forget_classes: Iterable[int]) -> int:
+    counts = torch.bincount(data.train_y.cpu(), minlength=data.num_classes)
+    kept = [int(counts[c]) for c in range(data.num_classes) if c not in set(forget_classes)]
+    return min(kept) if kept else 0
+
+
+def _cached(plan: Plan, group: Group, artifacts: ArtifactStore | None, kind: str,
+            extra: dict[str, Any]) -> bool:
+    """Whether ``references`` will load this reference: its file and its .json sidecar exist."""
+    if artifacts is None:
+        return False
+    ctx = GroupContext(plan, group, artifacts, group.model_factory(plan.model_kwargs.get(group.model, {})),
+                       None, None)  # type: ignore[arg-type]  # the key reads neither
+    path = artifacts.path(kind, stable_hash(_key_parts(ctx) | extra))
+    return path.exists() and path.with_suffix(".json").exists()
+
+
+def _method_seconds(method: Any, sizes: Sizes, speed: Speed) -> float:
+    work = getattr(type(method), "estimated_work", None) or _METHOD_WORK.get(method.name, _one_epoch)
     seconds = 0.0
-    if plan.made_for != "gpu" and _training_gflop(plan, groups) < SMALL_RUN_GFLOP:
-        return Estimate(0.0, {})
-    for group in groups:
-        key = f"{group.model}/{group.dataset}"
-        recipe = plan.recipe(group.model, group.dataset)
-        if key not in rates:
-            rates[key] = _training_rate(group, plan.engine, recipe.batch_size,
-                                        plan.model_kwargs.get(group.model, {}))
-        data = group.data
-        n_train, n_test = len(data.train_y), len(data.test_y)
-        images = recipe.epochs * n_train
-        for forget in group.forget_sets:
-            images += recipe.epochs * (n_train - forget.size(data))
-        rows = len(group.forget_sets) * (2 + len(group.methods))
-        seconds += images / rates[key] + rows * (n_train + n_test) / (3 * rates[key])
-    return Estimate(seconds, rates)
+    for images, batch, kind in work(method.config, sizes):
+        if kind == "per_sample":  # one gradient per image (and class)
+            seconds += images * 3e6 * speed.mflops / PER_SAMPLE_FLOP_S
+        elif kind == "forward":
+            seconds += speed.forward(images, batch)
+        else:
+            seconds += speed.train(images, batch)
+    return seconds
 
 
-def _training_gflop(plan: Plan, groups: list[Group]) -> float:
-    """Training GFLOP of the references from the models' forward FLOP counts (no timing)."""
-    from benchmark.harness.threads import forward_mflops
+# --- each built-in method's passes, from its config (names as registered) ---------------
 
-    total = 0.0
-    for group in groups:
-        data = group.data
-        recipe = plan.recipe(group.model, group.dataset)
-        with torch.random.fork_rng():
-            model = group.model_factory(plan.model_kwargs.get(group.model, {}))(0)
-        mflops = forward_mflops(model, tuple(data.train_x.shape[1:]))
-        if mflops is None:
-            return float("inf")  # cannot count: time it
-        images = recipe.epochs * len(data.train_y) * (1 + len(group.forget_sets))
-        total += 3 * mflops * images / 1000
-    return total
+def _one_epoch(cfg: Any, s: Sizes) -> list[Pass]:
+    """A method the estimate does not know: one epoch over the retain set."""
+    return [(s.n_retain, getattr(cfg, "batch_size", 0) or s.recipe.batch_size, "train")]
 
 
-def _training_rate(group: Group, engine: Engine, batch_size: int, kwargs: Mapping[str, Any]) -> float:
-    """Training images per second of the group's model on this device (a few steps)."""
+def _retrain(cfg: Any, s: Sizes) -> list[Pass]:
+    return [((cfg.epochs or s.recipe.epochs) * s.n_retain, s.recipe.batch_size, "train")]
+
+
+def _unsir(cfg: Any, s: Sizes) -> list[Pass]:
+    noise = s.forget_classes * cfg.noise_batch
+    subset = min(cfg.retain_per_class, s.per_class) * (s.n_classes - s.forget_classes)
+    return [(cfg.noise_steps * noise, noise, "train"),
+            (cfg.impair_epochs * (noise * cfg.noise_copies + subset), cfg.batch_size, "train"),
+            (cfg.repair_epochs * subset, cfg.batch_size, "train")]
+
+
+def _fisher(cfg: Any, s: Sizes) -> list[Pass]:
+    retained = s.n_classes - s.forget_classes
+    n = min(s.n_retain, cfg.subset_per_class * retained) if cfg.subset_per_class else s.n_retain
+    return [(n * s.n_classes, s.recipe.batch_size, "per_sample")]
+
+
+def _finetune(cfg: Any, s: Sizes) -> list[Pass]:
+    return [(cfg.epochs * s.n_retain, cfg.batch_size, "train")]
+
+
+def _neggrad(cfg: Any, s: Sizes) -> list[Pass]:
+    if getattr(cfg, "ascent_only", False):
+        return [(cfg.epochs * s.n_forget, cfg.forget_batch_size, "train")]
+    steps = math.ceil(s.n_retain / cfg.retain_batch_size)
+    return [(cfg.epochs * s.n_retain, cfg.retain_batch_size, "train"),
+            (cfg.epochs * steps * min(cfg.forget_batch_size, s.n_forget), cfg.forget_batch_size, "train")]
+
+
+def _scrub(cfg: Any, s: Sizes) -> list[Pass]:
+    return [(s.n_train, 256, "forward"),
+            (min(cfg.epochs, cfg.max_epochs) * s.n_forget, cfg.forget_batch_size, "train"),
+            (cfg.epochs * s.n_retain, cfg.retain_batch_size, "train")]
+
+
+def _bad_teacher(cfg: Any, s: Sizes) -> list[Pass]:
+    images = s.n_forget + int(cfg.retain_fraction * s.n_retain)
+    return [(images, 256, "forward"), (cfg.epochs * images, cfg.batch_size, "train")]
+
+
+def _random_label(cfg: Any, s: Sizes) -> list[Pass]:
+    return [(cfg.epochs * s.n_train, cfg.batch_size, "train")]
+
+
+def _salun(cfg: Any, s: Sizes) -> list[Pass]:
+    return [(s.n_forget, cfg.batch_size, "train"), (cfg.epochs * s.n_train, cfg.batch_size, "train")]
+
+
+def _l1_sparse(cfg: Any, s: Sizes) -> list[Pass]:
+    return [(cfg.epochs * s.n_retain, cfg.batch_size, "train")]
+
+
+def _boundary_shrink(cfg: Any, s: Sizes) -> list[Pass]:
+    return [(s.n_forget, cfg.batch_size, "train"), (cfg.epochs * s.n_forget, cfg.batch_size, "train")]
+
+
+def _ssd(cfg: Any, s: Sizes) -> list[Pass]:
+    if getattr(cfg, "quirk_minibatch_importance", False):
+        return [(s.n_train + s.n_forget, cfg.quirk_batch_size, "train")]
+    return [(s.n_train, s.recipe.batch_size, "per_sample")]  # empirical Fisher: one gradient a sample
+
+
+_METHOD_WORK: dict[str, Work] = {
+    "retrain": _retrain, "unsir": _unsir, "fisher": _fisher, "finetune": _finetune,
+    "neggrad": _neggrad, "scrub": _scrub, "bad_teacher": _bad_teacher,
+    "random_label": _random_label, "salun": _salun, "l1_sparse": _l1_sparse,
+    "boundary_shrink": _boundary_shrink, "ssd": _ssd,
+}
+
+
+# --- calibration ---------------------------------------------------------------------------
+
+def calibrate(plan: Plan, group: Group) -> Speed:
+    """Seconds a training step and an image cost for the group's model on this device."""
+    engine = plan.engine
     devices = [engine.device.index or 0] if engine.device.type == "cuda" else []
+    threads = torch.get_num_threads()
     with torch.random.fork_rng(devices=devices):  # estimating must not move a seeded stream
-        return _timed_steps(group, engine, batch_size, kwargs)
+        model = group.model_factory(plan.model_kwargs.get(group.model, {}))(0)
+        mflops = layer_mflops(model, tuple(group.data.train_x.shape[1:]))  # before the layout change
+        model = engine.prepare(model)
+        if engine.device.type == "cpu":  # the count the run will take (sampled now if it must)
+            torch.set_num_threads(choose_threads(plan.engine_options.threads, mflops)[0])
+        try:
+            return _timed_steps(plan, group, model, mflops)
+        finally:
+            torch.set_num_threads(threads)
 
 
-def _timed_steps(group: Group, engine: Engine, batch_size: int, kwargs: Mapping[str, Any]) -> float:
-    data = group.data
-    batch = min(batch_size, len(data.train_y))
-    model = engine.prepare(group.model_factory(kwargs)(0))
-    optimizer = make_optimizer(model.parameters(), "sgd", 1e-3)
+def layer_mflops(model: torch.nn.Module, image_shape: tuple[int, ...]) -> float | None:
+    """Forward MFLOPs of one image from its convolutions and linear layers (multiply-adds
+    count two), by forward hooks: ``threads.forward_mflops`` counts the same, but its FlopCounterMode
+    imports torch._dynamo (2-3 s on 2 cores), more than the whole estimate. (A meta-device
+    copy was slower still: its first use took 1-2 s.)"""
+    total = 0.0
+
+    def count(module: torch.nn.Module, inputs: Any, output: Any) -> None:
+        nonlocal total
+        if isinstance(module, torch.nn.modules.conv._ConvNd):
+            per_output = module.in_channels // module.groups * math.prod(module.kernel_size)
+            total += 2 * output.numel() * per_output
+        elif isinstance(module, torch.nn.Linear):
+            total += 2 * output.numel() * module.in_features
+
+    hooks = [m.register_forward_hook(count) for m in model.modules()
+             if isinstance(m, torch.nn.modules.conv._ConvNd | torch.nn.Linear)]
+    was_training = model.training
+    try:  # this first forward pass also sets up the CPU kernels the calibration then uses
+        parameter = next(model.parameters())
+        with torch.no_grad():
+            model.eval()(torch.zeros(1, *image_shape, device=parameter.device, dtype=parameter.dtype))
+    except Exception:  # an exotic model: calibrate without the count
+        return None
+    finally:
+        model.train(was_training)
+        for hook in hooks:
+            hook.remove()
+    return total / 1e6
+
+
+class _PlainSgd:
+    """What ``train_epoch`` needs of an optimizer, without torch.optim: the first torch.optim
+    optimizer of a process imports torch._dynamo (2-3 s on 2 cores; the run pays it anyway)."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        self.parameters = [p for p in model.parameters() if p.requires_grad]
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for parameter in self.parameters:
+            parameter.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        for parameter in self.parameters:
+            if parameter.grad is not None:
+                parameter.add_(parameter.grad, alpha=-1e-3)
+
+
+def _timed_steps(plan: Plan, group: Group, model: torch.nn.Module, mflops: float | None) -> Speed:
+    """Training steps through the run's own ``train_epoch`` at two small batch sizes."""
+    engine, data = plan.engine, group.data
+    recipe_batch = plan.recipe(group.model, group.dataset).batch_size
+    big = int(CALIBRATION_FLOP / (3e6 * mflops)) if mflops else 16
+    big = min(len(data.train_y), max(SMALLEST_BATCH * 2, min(64, recipe_batch, big)))
+    small = max(1, min(max(SMALLEST_BATCH, big // 4), big // 2))
     normalizer = Normalizer(data.mean, data.std, engine.device)
+    images = LabelledImages(data.train_x[:big], data.train_y[:big]).to(engine.device)
+    optimizer = _PlainSgd(model)
     generator = torch.Generator().manual_seed(0)
-    sample = LabelledImages(data.train_x[:batch], data.train_y[:batch]).to(engine.device)
-    train_epoch(model, [sample], optimizer, engine, normalizer, batch, generator)
-    engine.synchronize()
-    start = time.perf_counter()
-    for _ in range(STEPS):
-        train_epoch(model, [sample], optimizer, engine, normalizer, batch, generator)
-    engine.synchronize()
-    return STEPS * batch / max(time.perf_counter() - start, 1e-9)
+
+    def step(batch: int) -> float:
+        part = LabelledImages(images.x[:batch], images.y[:batch])
+        engine.synchronize()
+        start = time.perf_counter()
+        train_epoch(model, [part], optimizer, engine, normalizer, batch, generator)  # type: ignore[arg-type]
+        engine.synchronize()
+        return time.perf_counter() - start
+
+    step(big), step(small)  # first calls: allocation, kernel selection
+    t_big = min(step(big) for _ in range(2))  # the fastest: the least disturbed by other work
+    t_small = min(step(small) for _ in range(2))
+    # Not the slope between the two points: on a shared machine it swung 3x between runs.
+    # The big step's time per image (its fixed part included: an upper bound for large
+    # models), and the fixed part of a step from what the small step has left over.
+    image_s = t_big / big
+    step_s = max(t_small - small * image_s, 0.0)
+    return Speed(step_s, image_s, mflops or 0.0)

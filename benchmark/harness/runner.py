@@ -64,7 +64,6 @@ def run_grid(plan: Plan | RunSpec, reporter: Reporter | None = None,
         check_free_space(plan, groups)
         if plan.metrics.population:
             reporter.note(population_cost(plan, groups))
-        _announce_cost(plan, groups, reporter)
         artifacts = ArtifactStore(plan.checkpoint_dir, "checkpoint cache folder")
         return _run_groups(plan, groups, artifacts, reporter, data)
     finally:
@@ -80,14 +79,17 @@ def population_cost(plan: Plan, groups: list[Group]) -> str:
             "forget set; models already in the cache are loaded, not trained)")
 
 
-def _announce_cost(plan: Plan, groups: list[Group], reporter: Reporter) -> None:
-    """Say what a long run will cost before it starts; warn when a GPU preset meets a CPU."""
+def _announce_cost(plan: Plan, jobs: list[Job], cells: int, artifacts: ArtifactStore,
+                   reporter: Reporter) -> None:
+    """Say what the work left will cost (or that there is none); warn when a GPU preset meets a CPU."""
     with reporter.phase("estimating the cost"):
-        cost = estimate(plan, groups)
-    if plan.engine.device.type == "cpu" and plan.made_for == "gpu":
+        cost = estimate(plan, jobs, artifacts, cells)
+    if cost.nothing_to_do:
+        reporter.note(cost.text())
+    elif plan.engine.device.type == "cpu" and plan.made_for == "gpu":
         reporter.warn(f"preset {plan.preset!r} is made for a GPU; on this CPU it needs {cost.text()}"
                       " (Ctrl-C stops it; finished rows stay stored)")
-    elif cost.seconds > 60:
+    else:
         reporter.note(f"estimated: {cost.text()}")
 
 
@@ -112,6 +114,7 @@ def _run_groups(plan: Plan, groups: list[Group], artifacts: ArtifactStore, repor
         reporter.set_total(total)
         for count, what in skipped:
             reporter.skip(count, what)
+        _announce_cost(plan, jobs, total, artifacts, reporter)
 
         def sink(row: dict[str, Any]) -> None:
             store.put(row)  # the driver is the only writer, whatever the executor

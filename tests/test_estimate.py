@@ -1,0 +1,82 @@
+"""The pre-run estimate counts only the work that will happen (stored cells, cached models)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+
+from benchmark.core.artifacts import ArtifactStore
+from benchmark.core.training import TrainRecipe
+from benchmark.harness.estimate import Speed, estimate, layer_mflops
+from benchmark.harness.grid import expand
+from benchmark.harness.jobs import Job
+from benchmark.harness.plan import plan_of
+from benchmark.harness.runner import run
+from benchmark.harness.threads import forward_mflops
+from benchmark.models import create_model
+from tests.test_warnings import Warned
+
+
+def test_a_fully_stored_run_says_nothing_to_do_and_gives_no_estimate(tiny_spec) -> None:
+    run(tiny_spec)
+    reporter = Warned()
+    run(tiny_spec, reporter)  # every cell is stored now
+    assert reporter.notes == ["nothing to do: all 5 cells are stored"]
+    assert not reporter.warnings
+    plan = plan_of(tiny_spec)
+    groups = expand(plan)
+    cells = plan.cells(groups[0])
+    cost = estimate(plan, [Job(groups[0], cells, set())], ArtifactStore(plan.checkpoint_dir, "cache"))
+    assert cost.nothing_to_do and cost.seconds == 0 and cost.parts == {}
+
+
+def test_cached_references_are_loaded_not_counted(tiny_spec, tmp_path) -> None:
+    plan = plan_of(tiny_spec)
+    groups = expand(plan)
+    artifacts = ArtifactStore(plan.checkpoint_dir, "cache")
+    fresh = estimate(plan, groups, artifacts)
+    assert {"original", "gold 3", "unsir", "fisher", "finetune", "metrics"} <= set(fresh.parts)
+    assert fresh.loaded == 0 and fresh.todo == fresh.cells == 5
+    run(tiny_spec)  # trains and caches the original and the gold model
+    other_results = dataclasses.replace(tiny_spec, results=str(tmp_path / "other.sqlite"))
+    plan = plan_of(other_results)
+    cached = estimate(plan, expand(plan), artifacts)
+    assert cached.loaded == 2
+    assert "original" not in cached.parts and "gold 3" not in cached.parts
+    assert cached.seconds < fresh.seconds
+    reporter = Warned()
+    run(other_results, reporter)
+    assert len(reporter.notes) == 1 and reporter.notes[0].startswith("estimated: about ")
+    assert "2 cached models loaded" in reporter.notes[0]
+
+
+def test_the_estimate_grows_with_the_work(tiny_spec) -> None:
+    plan = plan_of(tiny_spec)
+    groups = expand(plan)
+    short = estimate(plan, groups)
+    tiny_spec.train = TrainRecipe(epochs=40, batch_size=64, lr=0.05, augment=False)
+    long = estimate(plan_of(tiny_spec), groups)
+    assert short.seconds > 0 and long.parts["original"] > 3 * short.parts["original"]  # 10x the epochs
+
+
+def test_estimating_moves_no_seeded_stream(tiny_spec) -> None:
+    plan = plan_of(tiny_spec)
+    groups = expand(plan)
+    torch.manual_seed(0)
+    estimate(plan, groups)
+    after = torch.rand(3)
+    torch.manual_seed(0)
+    assert torch.equal(after, torch.rand(3))
+
+
+def test_layer_flops_match_the_flop_counter() -> None:
+    for name, shape in (("smallcnn", (1, 8, 8)), ("resnet9", (3, 32, 32))):
+        model = create_model(name, 10, shape[0], shape[1])
+        assert abs(layer_mflops(model, shape) - forward_mflops(model, shape)) < 1e-6
+
+
+def test_a_pass_costs_steps_and_images() -> None:
+    speed = Speed(step_s=0.01, image_s=0.001)
+    assert speed.train(100, 64) == 2 * 0.01 + 100 * 0.001
+    assert abs(speed.forward(100, 64) - speed.train(100, 64) / 3) < 1e-12
