@@ -21,7 +21,7 @@ from reports.stats import MISSING, mean_ci
 from reports.tables import Table
 
 HEADER = ["Model", "Data set", "Forget", "Rank", "Method", "Seeds", "N", "F", "F × utility",
-          "KLOM forget (p95)", "Forget acc (%)", "MIA entropy (%)", "Population time (s)"]
+          "KLOM forget p95 (nats)", "Forget acc (%)", "MIA entropy (%)", "Population time (s)"]
 
 
 def population_table(frame: pd.DataFrame) -> Table | None:

@@ -1,0 +1,37 @@
+"""The published many-model run (docs/results/population-default-n8): what its README reads
+from it holds, and its claims pass on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from benchmark.claims import evaluate_claims, load_claims
+from benchmark.harness.store import load_dataframe
+
+DATABASE = Path(__file__).resolve().parents[1] / "docs/results/population-default-n8/results.sqlite"
+
+
+@pytest.fixture(scope="module")
+def frame():
+    return load_dataframe(DATABASE)
+
+
+def test_three_seeds_of_eight_models_for_every_row(frame) -> None:
+    assert set(frame["seed"]) == {0, 1, 2}
+    assert set(frame["method"]) == {"original", "retrain", "unsir", "finetune", "neggrad",
+                                    "random_label"}
+    assert (frame["population"] == 8).all() and frame["forgetting_quality"].notna().all()
+
+
+def test_random_labels_look_forgotten_by_the_old_tests_but_not_by_f(frame) -> None:
+    mine = frame[frame["method"] == "random_label"]
+    floor = frame[frame["method"] == "retrain"]["forgetting_quality"].min()
+    assert (mine["forget_acc_test"] == 0).all() and (mine["mia_entropy_member_rate"] == 0).all()
+    assert mine["forgetting_quality"].max() < floor / 10
+
+
+def test_population_claims_pass_on_the_published_database(frame) -> None:
+    results = evaluate_claims(load_claims("population-default").claims, frame)
+    assert all(r.verdict == "PASS" for r in results), [(r.claim.name, r.verdict) for r in results]
