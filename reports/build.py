@@ -28,7 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 from reports.figures import FIGURES
-from reports.frame import SkipPart, load_results, usable
+from reports.frame import SkipPart, has_metric, load_results, usable
 from reports.html import FigureEntry, render_index
 from reports.outcomes import outcome_tables
 from reports.population import population_table
@@ -66,6 +66,9 @@ def write_report(frame: pd.DataFrame, source: str, out: Path) -> list[Path]:
     written: list[Path] = []
     entries = []
     for definition in FIGURES:
+        if definition.only_with and not has_metric(rows, definition.only_with):
+            _remove_stale(figures_dir, definition.name)
+            continue
         entry = FigureEntry(definition.name, definition.title, definition.caption)
         if rows.empty:
             entry.skipped = "no cell succeeded (see Failed cells)"

@@ -31,6 +31,9 @@ class FigureDef:
     title: str
     caption: str
     draw: DrawFunction
+    # A column an opt-in run adds (e.g. ``metrics.population``): without it the figure is
+    # left off the page altogether, not listed as skipped.
+    only_with: str | None = None
 
 
 FIGURES: tuple[FigureDef, ...] = (
@@ -79,7 +82,8 @@ FIGURES: tuple[FigureDef, ...] = (
               "competition; docs/METRICS.md), as a cumulative distribution over the examples "
               "(all seeds pooled). Dashed: two retrained pools against each other, the best "
               "this N allows. A curve far right of it leaves examples exposed that forget "
-              "accuracy and the single-model attack do not show.", epsilon_figure),
+              "accuracy and the single-model attack do not show.", epsilon_figure,
+              only_with="forget_epsilons"),
     FigureDef("gradcam", "GradCAM: original vs unlearned",
               "GradCAM heatmaps (target: the true class) on forget-class and retained-class "
               "test images for the original, retrained and each unlearned model. Needs the "
