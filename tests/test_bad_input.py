@@ -256,6 +256,7 @@ def test_output_paths_are_checked_before_any_work(tmp_path, capsys, stored) -> N
 
 @pytest.mark.parametrize("column, value", [("metrics", "[]"), ("spec", "null"),
                                            ("timings", "3"), ("warnings", "{}")])
+@pytest.mark.slow
 def test_a_row_of_the_wrong_shape_is_skipped_and_measured_again(tmp_path, capsys, column, value):
     import sqlite3
 

@@ -85,6 +85,7 @@ def test_plateau_schedule_on_the_test_loss_steps_the_learning_rate(monkeypatch) 
     assert len(seen) == 3 and all(isinstance(v, float) for v in seen)
 
 
+@pytest.mark.slow
 def test_the_harness_runs_a_whole_grid_on_the_cuda_path(tiny_spec) -> None:
     tiny_spec.methods = ["unsir", "finetune"]
     tiny_spec.engine = type(tiny_spec.engine)(precision="bf16", channels_last=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
 import torch
 
 from benchmark.core.artifacts import ArtifactStore
@@ -31,6 +32,7 @@ def test_a_fully_stored_run_says_nothing_to_do_and_gives_no_estimate(tiny_spec) 
     assert cost.nothing_to_do and cost.seconds == 0 and cost.parts == {}
 
 
+@pytest.mark.slow
 def test_cached_references_are_loaded_not_counted(tiny_spec, tmp_path) -> None:
     plan = plan_of(tiny_spec)
     groups = expand(plan)

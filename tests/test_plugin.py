@@ -17,6 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 PLUGIN = '''"""A toy third-party unlearning method: fine-tunes on a small retain subset."""
@@ -85,6 +87,7 @@ def test_plugin_source_imports_only_the_plugin_api() -> None:
     assert imported == {"dataclasses", "torch", "methods.api"}
 
 
+@pytest.mark.slow
 def test_entry_point_plugin_is_listed_and_runs_end_to_end(tmp_path: Path) -> None:
     site = tmp_path / "site"
     install_plugin(site)

@@ -34,6 +34,7 @@ def population_spec(tiny_spec):
     return tiny_spec
 
 
+@pytest.mark.slow
 def test_every_cell_gets_f_and_klom_and_pools_are_cached(population_spec, tmp_path) -> None:
     rows = {row["method"]: row for row in run(population_spec)}
     for row in rows.values():

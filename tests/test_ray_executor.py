@@ -13,6 +13,7 @@ import sqlite3
 import pytest
 
 ray = pytest.importorskip("ray", reason="Ray is not installed: pip install -e \".[ray]\"")
+pytestmark = pytest.mark.slow  # a local Ray cluster: CI runs these in its slow step
 
 from benchmark.core.artifacts import ArtifactStore  # noqa: E402
 from benchmark.harness.grid import expand  # noqa: E402

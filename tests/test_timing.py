@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 
+import pytest
 import torch
 from torch import nn
 
@@ -111,6 +112,7 @@ def test_a_cached_gold_time_from_another_host_gives_no_speedup(tiny_spec) -> Non
     assert "another-machine" in rows["unsir"]["metrics"]["speedup_note"]
 
 
+@pytest.mark.slow
 def test_cache_keys_hold_precision_and_a_data_fingerprint(tiny_spec) -> None:
     tiny_spec.methods = ["unsir"]
     run(tiny_spec)

@@ -104,6 +104,7 @@ def test_an_unmarked_folder_is_never_swept(tmp_path) -> None:
     assert all(p.exists() for p in ours)
 
 
+@pytest.mark.slow
 def test_a_shared_cache_folder_keeps_every_foreign_file_through_every_command(
         tmp_path, capsys) -> None:
     cache, results = tmp_path / "proj", tmp_path / "r.sqlite"
@@ -160,6 +161,7 @@ def _to_wal(db: Path) -> None:
     assert db.read_bytes()[18] == 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["as run left it", "left in WAL mode"])
 def test_read_only_commands_leave_nothing_beside_the_database(tmp_path, capsys, mode) -> None:
     db = _run_db(tmp_path)
@@ -190,6 +192,7 @@ def _unprivileged(command: list[str], home: Path) -> subprocess.CompletedProcess
                           capture_output=True, text=True, env=env, cwd=home, timeout=300)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["as run left it", "left in WAL mode"])
 def test_a_read_only_folder_is_readable_by_a_non_root_user(tmp_path, mode) -> None:
     db = _run_db(tmp_path)
@@ -246,6 +249,7 @@ def _module(folder: Path, *command: str) -> subprocess.CompletedProcess:
                           text=True, env=env, cwd=folder, timeout=300)
 
 
+@pytest.mark.slow
 def test_python_m_benchmark_works_from_a_folder_of_the_users(tmp_path) -> None:
     work = tmp_path / "work"
     work.mkdir()
