@@ -128,6 +128,9 @@ class UnlearningMethod(ABC):
     # What `python -m benchmark tune` may search: Config field -> range with its source
     # (benchmark.core.search_space). Empty: the method is not tunable.
     search_space: ClassVar[dict[str, Param]] = {}
+    # True when the output does not depend on the request's seed (no random numbers): N
+    # unlearning seeds would give N identical models (benchmark.harness.population).
+    deterministic: ClassVar[bool] = False
 
     def __init__(self, config: Any | None = None) -> None:
         self.config = config if config is not None else self.Config()

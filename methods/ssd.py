@@ -170,6 +170,7 @@ class SelectiveSynapticDampening(UnlearningMethod):
     needs = frozenset({Access.FORGET, Access.RETAIN})
     scenarios = ALL_SCENARIOS  # works on the forget samples it is given: any forget set
     Config = SsdConfig
+    deterministic = True  # no random numbers: its output does not depend on the seed
     search_space = {
         "selection_weighting": LogFloat(0.5, 10.0,
                     source="ours: up to the paper's 10 (which selects nothing for a 10 % forget set)"),

@@ -100,3 +100,24 @@ def test_a_population_of_one_is_refused_in_one_line(capsys) -> None:
     assert "metrics.population" in capsys.readouterr().err
     with pytest.raises(UserError, match="at least 2 models"):
         plan_of(dataclasses.replace(RunSpec(), metrics=MetricOptions(population=1)))
+
+
+def test_unlearning_seed_populations_refuse_a_method_that_cannot_be_rerun(tiny_spec) -> None:
+    tiny_spec.metrics = MetricOptions(population=4, population_mode="unlearning_seeds")
+    tiny_spec.methods = ["ssd", "finetune"]
+    with pytest.raises(UserError, match="ssd cannot be rerun"):
+        plan_of(tiny_spec)
+    tiny_spec.metrics = MetricOptions(population=4)  # from N originals: every method can
+    assert plan_of(tiny_spec).metrics.population_mode == "originals"
+
+
+@pytest.mark.slow
+def test_a_method_population_from_one_original_with_unlearning_seeds(population_spec) -> None:
+    population_spec.metrics = dataclasses.replace(population_spec.metrics, population=3,
+                                                  population_mode="unlearning_seeds")
+    rows = {row["method"]: row for row in run(population_spec)}
+    assert rows["finetune"]["status"] == "ok"
+    assert rows["finetune"]["metrics"]["population_mode"] == "unlearning_seeds"
+    # Only the cell's own original and gold, and the pools of references, are trained: the
+    # method's runs start from the cell's original.
+    assert len(list(plan_of(population_spec).checkpoint_dir.glob("*.pt"))) == 2 + 3 * 3

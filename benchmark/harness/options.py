@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from benchmark.core.config import check_bounds, setting
+from benchmark.core.config import added_later, check_bounds, setting
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,9 @@ class MetricOptions:
     # 0 = off; the retain and test examples they look at (a seeded sample of each split).
     population: int = setting(0, ge=0, le=4096, added_later=True)
     population_examples: int = setting(1000, ge=10, added_later=True)
+    # A method's population: run from each of N originals (training seeds, the default), or
+    # from the cell's original with N unlearning seeds.
+    population_mode: Literal["originals", "unlearning_seeds"] = added_later("originals")
 
 
 @dataclass(frozen=True)

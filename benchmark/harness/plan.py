@@ -165,6 +165,12 @@ def plan_of(spec: RunSpec, notes: tuple[str, ...] = ()) -> Plan:
     if spec.metrics.population == 1:
         raise UserError("metrics.population=1: a population needs at least 2 models (32 or "
                         "more for a meaningful F; 0 switches the many-model tests off)")
+    if spec.metrics.population and spec.metrics.population_mode == "unlearning_seeds":
+        fixed = [m for m in methods if m not in REFERENCE_ROLES and instances[m].deterministic]
+        if fixed:
+            raise UserError(f"{', '.join(fixed)} cannot be rerun: its output does not depend on "
+                            "the seed, so N unlearning seeds give N identical models; use "
+                            "metrics.population_mode=originals or leave it out")
     cache_root = spec.cache_root().absolute()
     check_run_paths(spec.results, data_root_of(spec.data_root), cache_root)
     check_forget_sets(spec.datasets, spec.forget)

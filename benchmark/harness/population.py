@@ -9,7 +9,9 @@ comparing N models of its kind with N models retrained without the forget set:
 - the gold retrain's row: a second, independent retrained pool against R: the best end,
   retrain-vs-retrain, the floor every method reads against (F well below 1 at small N);
 - a method's row: the method run from each of the N originals (one run each: a different
-  training seed, the unit statistics should use; Lanyon et al. 2025, arXiv 2510.26714).
+  training seed, the unit statistics should use; Lanyon et al. 2025, arXiv 2510.26714), or,
+  with ``metrics.population_mode=unlearning_seeds``, from the cell's one original with N
+  unlearning seeds (a method whose output does not depend on the seed is refused then).
 
 Every member is an original or a gold model of its own seed, cached under exactly the key a
 run with that seed would use (benchmark.harness.references): a pool is built once, resumes
@@ -43,7 +45,8 @@ from benchmark.metrics import population as P
 from datasets.forget_sets import ForgetSet
 
 POPULATION_STRIDE = 1_000_033  # a prime: member seeds never meet a run's own seeds' streams
-POOL_SALTS = {"original": 1, "retrain": 2, "retrain_b": 3}  # one stream of seeds a pool
+# One stream of seeds a pool; "unlearning": the seeds of a method's runs from one original.
+POOL_SALTS = {"original": 1, "retrain": 2, "retrain_b": 3, "unlearning": 5}
 EXAMPLE_SALT = 4  # the seeded sample of retained and test examples
 
 
@@ -133,16 +136,19 @@ class Population:
         return reference.model
 
     def method(self, name: str) -> list[Outputs]:
-        """The method run from each original of the pool (a training seed each)."""
+        """The method run from each original of the pool (a training seed each), or, with
+        ``population_mode=unlearning_seeds``, from the cell's original with N seeds."""
         method = self.ctx.plan.method(name)
+        from_originals = self.ctx.plan.metrics.population_mode == "originals"
         found = []
         with self.ctx.reporter.phase(f"{self.ctx.where(self.forget)}: population, "
                                      f"{self.n} runs of {name}"):
-            for seed in member_seeds(self.ctx.group.seed, "original", self.n):
-                member = self.member(seed)
-                start = original_model(member)
-                outcome = timed_unlearn(method, start.model, request_in(member, method,
-                                                                        self.forget), seed)
+            for seed in member_seeds(self.ctx.group.seed,
+                                     "original" if from_originals else "unlearning", self.n):
+                member = self.member(seed)  # its seed seeds the request (and new models)
+                start = original_model(member).model if from_originals else self.original
+                outcome = timed_unlearn(method, start, request_in(member, method,
+                                                                  self.forget), seed)
                 if outcome.failed:
                     raise RuntimeError(f"population run of {name} from seed {seed}: "
                                        f"{outcome.error}")
@@ -171,6 +177,7 @@ class Population:
                                                          stack(reference, f"{split}_margin")))
                for split in ("forget", "retain", "test")},
             "population": self.n,
+            "population_mode": self.ctx.plan.metrics.population_mode,
             "forget_epsilons": [round(float(e), 3) for e in epsilons],  # for the report's ECDF
         }
 

@@ -101,6 +101,8 @@ _DECLARED = (
     Metric("klom_retain", "KLOM retain p95", "nats", False, fmt=".3g"),
     Metric("klom_test", "KLOM test p95", "nats", False, fmt=".3g"),
     Metric("population", "Models a population", "", None, aggregate="none"),
+    Metric("population_mode", "A method's population", "", None, aggregate="none",
+           numeric=False),
     Metric("forget_epsilons", "Per-example epsilon", "", False, aggregate="none", detail=True),
     # relearn time (benchmark.metrics.relearn): censored at the cap, see reports.frame
     Metric("relearn_epochs", "Relearn", "epochs", True, aggregate="median"),
