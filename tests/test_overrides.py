@@ -7,6 +7,7 @@ import pytest
 from benchmark.core.config import apply_overrides, parse_assignments
 from benchmark.core.errors import UserError
 from benchmark.core.training import TrainRecipe
+from benchmark.harness.settings import recipe_for
 from methods.unsir import UnsirConfig
 
 
@@ -51,13 +52,13 @@ def test_recipe_precedence_defaults_preset_model_dataset_then_flags() -> None:
     preset = {"train": {"epochs": 3, "lr": 0.2, "model": {"smallcnn": {"epochs": 4, "lr": 0.3}},
                         "dataset": {"digits": {"epochs": 5}}}}
     spec = spec_from_preset(preset)
-    assert spec.recipe_for("allcnn", "cifar10").epochs == 3
-    assert spec.recipe_for("smallcnn", "cifar10").epochs == 4
-    assert spec.recipe_for("allcnn", "digits").epochs == 5
-    assert (spec.recipe_for("smallcnn", "digits").epochs,
-            spec.recipe_for("smallcnn", "digits").lr) == (5, 0.3)
-    assert spec.recipe_for("resnet18", "faces").batch_size == TrainRecipe().batch_size
+    assert recipe_for(spec, "allcnn", "cifar10").epochs == 3
+    assert recipe_for(spec, "smallcnn", "cifar10").epochs == 4
+    assert recipe_for(spec, "allcnn", "digits").epochs == 5
+    assert (recipe_for(spec, "smallcnn", "digits").epochs,
+            recipe_for(spec, "smallcnn", "digits").lr) == (5, 0.3)
+    assert recipe_for(spec, "resnet18", "faces").batch_size == TrainRecipe().batch_size
     apply_section(spec, "train", {"epochs": 6}, from_flags=True)
-    assert {spec.recipe_for(m, d).epochs for m in ("smallcnn", "allcnn")
+    assert {recipe_for(spec, m, d).epochs for m in ("smallcnn", "allcnn")
             for d in ("digits", "cifar10")} == {6}
-    assert spec.recipe_for("smallcnn", "cifar10").lr == 0.3  # flags override only what they set
+    assert recipe_for(spec, "smallcnn", "cifar10").lr == 0.3  # flags override only what they set

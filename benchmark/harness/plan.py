@@ -28,7 +28,6 @@ from benchmark.core.config import apply_overrides
 from benchmark.core.engine import Engine
 from benchmark.core.errors import UserError
 from benchmark.core.roles import GOLD_METHOD, REFERENCE_ROLES, Role
-from benchmark.core.seeding import check_seed
 from benchmark.core.training import TrainRecipe
 from benchmark.harness.options import DataOptions, EngineOptions, MetricOptions
 from benchmark.harness.prechecks import (
@@ -38,13 +37,9 @@ from benchmark.harness.prechecks import (
     check_run_paths,
     data_root_of,
 )
-from benchmark.harness.settings import spec_from_args
-from benchmark.harness.spec import ALL_METHODS, EXECUTORS, CellSpec, RunArgs, RunSpec
-from benchmark.models import MODELS
-from datasets import DATASETS
-from datasets import import_builtins as import_datasets
-from methods import METHODS, UnlearningMethod
-from methods import import_builtins as import_methods
+from benchmark.harness.settings import Settled, settle, settle_args
+from benchmark.harness.spec import CellSpec, RunArgs, RunSpec
+from methods import UnlearningMethod
 
 
 class FrozenDict(dict):
@@ -143,24 +138,23 @@ class Plan:
 
 
 def resolve(args: RunArgs, on_note: Callable[[str], None] | None = None) -> Plan:
-    """The plan of ``args``: the preset, then flags (``--tuned`` files, then ``--set``) on top
-    (``settings.spec_from_args``), checked and built by :func:`plan_of`."""
-    spec, notes = spec_from_args(args)
+    """The plan of ``args``: the preset, then flags (``--tuned`` files, then ``--set``) on top,
+    each setting checked once (``settings.settle_args``), then the checks of :func:`plan_of`."""
+    spec, notes, settled = settle_args(args)
     for note in notes:
         if on_note:
             on_note(note)
-    return plan_of(spec, tuple(notes))
+    return _plan(spec, settled, tuple(notes))
 
 
 def plan_of(spec: RunSpec, notes: tuple[str, ...] = ()) -> Plan:
-    """Check every part of ``spec`` that needs no data, once, and build its plan."""
-    methods = _checked_names(spec)
-    instances = {name: _instance(spec, name) for name in dict.fromkeys([*methods, GOLD_METHOD])}
-    for name in spec.method_settings:  # settings of a method outside the run: checked too
-        if name not in instances:
-            _instance(spec, name)
-    recipes = {(model, dataset): spec.recipe_for(model, dataset)
-               for model in spec.models for dataset in spec.datasets}
+    """The plan of a RunSpec built in code (tests, notebooks): the same checks as resolve."""
+    return _plan(spec, settle(spec), notes)
+
+
+def _plan(spec: RunSpec, settled: Settled, notes: tuple[str, ...]) -> Plan:
+    """What needs more than one setting checked (before any data is read), and the plan."""
+    methods, instances, recipes = settled.methods, settled.instances, settled.recipes
     check_recipes(recipes, bool(spec.train_by_model or spec.train_by_dataset))
     if spec.metrics.population == 1:
         raise UserError("metrics.population=1: a population needs at least 2 models (32 or "
@@ -187,38 +181,3 @@ def plan_of(spec: RunSpec, notes: tuple[str, ...] = ()) -> Plan:
         tuned=FrozenDict(dict(spec.tuned)), preset=spec.preset, made_for=spec.made_for,
         executor=spec.executor, ray_address=spec.ray_address, rerun=spec.rerun,
         save_models=spec.save_models, notes=notes)
-
-
-def _checked_names(spec: RunSpec) -> list[str]:
-    """The run's methods (``all`` expanded); unknown names fail, listing the known ones."""
-    import_methods()
-    import_datasets()
-    if not spec.methods:
-        raise UserError("no method given; use --methods unsir,fisher,retrain")
-    methods = METHODS.names() if ALL_METHODS in spec.methods else list(spec.methods)
-    for name in methods:
-        if name == Role.ORIGINAL.value:
-            raise UserError(f"{name!r} is not a method: its row is always stored as the reference")
-        METHODS.get(name)
-    for name in spec.models:
-        if not name.startswith("timm:"):
-            MODELS.get(name)
-    for name in spec.datasets:
-        DATASETS.get(name)
-    if not spec.seeds:
-        raise UserError("no seed given; use --seeds 0 or --seeds 0,1,2")
-    for seed in spec.seeds:
-        check_seed(seed)
-    if spec.executor not in EXECUTORS:
-        raise UserError(f"unknown executor {spec.executor!r}; use {' or '.join(EXECUTORS)}")
-    for section in spec.method_settings:
-        if section not in METHODS:
-            raise UserError(f"--set {section}.…: {section!r} is not a method or setting section; "
-                            f"known: train, metrics, data, engine, {', '.join(METHODS.names())}")
-    return methods
-
-
-def _instance(spec: RunSpec, name: str) -> UnlearningMethod:
-    """The method with its config: defaults, then the preset's and ``--set`` values."""
-    cls = METHODS.get(name)
-    return cls(apply_overrides(cls.Config(), spec.method_settings.get(name, {}), name))

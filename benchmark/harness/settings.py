@@ -1,4 +1,4 @@
-"""Presets and ``--set`` flags -> a RunSpec, through one dispatcher, every value checked.
+"""Presets and ``--set`` flags -> a RunSpec, through one dispatcher, every value checked once.
 
 A preset is a TOML table whose keys mirror the CLI flags (``methods``, ``seeds``, ...) plus
 setting sections: ``[train]`` (with ``[train.model.<name>]`` and ``[train.dataset.<name>]``),
@@ -6,19 +6,33 @@ setting sections: ``[train]`` (with ``[train.model.<name>]`` and ``[train.datase
 ``[model_kwargs.<model>]``. ``--set section.key=value`` reaches the same sections through
 :func:`apply_section`, the one place a section name is dispatched. Types and bounds are
 checked here, before any data is loaded or anything is written. :func:`spec_from_args` puts
-the flags of a RunArgs over its preset; benchmark.harness.plan then resolves the RunSpec.
+the flags of a RunArgs over its preset; :func:`settle` checks every name and builds each
+method's instance (its config checked once) and each (model, data set)'s recipe, which
+benchmark.harness.plan puts in the plan.
+
+The training recipe of a (model, data set) follows one precedence rule, lowest first: the
+recipe's defaults < the preset's ``[train]`` < its ``[train.model.<name>]`` < its
+``[train.dataset.<name>]`` < ``--set train.key=value`` (flags beat everything a preset says).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from benchmark.core.config import apply_overrides, parse_assignments
 from benchmark.core.errors import UserError
 from benchmark.core.named_files import read_named_toml, shipped_names
+from benchmark.core.roles import GOLD_METHOD, Role
 from benchmark.core.seeding import check_seed
-from benchmark.harness.spec import RunArgs, RunSpec
+from benchmark.core.training import TrainRecipe
+from benchmark.harness.spec import ALL_METHODS, EXECUTORS, RunArgs, RunSpec
+from benchmark.models import MODELS
+from datasets import DATASETS
+from datasets import import_builtins as import_datasets
+from methods import METHODS, UnlearningMethod
+from methods import import_builtins as import_methods
 
 OPTION_SECTIONS = ("metrics", "data", "engine")  # RunSpec attributes holding a dataclass
 LIST_KEYS = ("methods", "models", "datasets", "forget")
@@ -168,3 +182,77 @@ def seed_list(value: Any, label: str) -> list[int]:
 def unique(items: list[Any]) -> list[Any]:
     """``items`` without repeats, first occurrence kept (``--methods unsir,unsir`` runs once)."""
     return list(dict.fromkeys(items))
+
+
+# ----------------------------------------------------------------------------- settled
+@dataclass(frozen=True)
+class Settled:
+    """What a RunSpec's settings come to: the methods, their instances, the recipes."""
+
+    methods: list[str]  # ``all`` expanded
+    instances: dict[str, UnlearningMethod]  # the run's methods and the gold's
+    recipes: dict[tuple[str, str], TrainRecipe]  # (model, data set) -> recipe
+
+
+def settle_args(args: RunArgs) -> tuple[RunSpec, list[str], Settled]:
+    """:func:`spec_from_args`, then :func:`settle`: flags to checked settings in one step."""
+    spec, notes = spec_from_args(args)
+    return spec, notes, settle(spec)
+
+
+def settle(spec: RunSpec) -> Settled:
+    """Check every name and setting of ``spec`` once; each config and recipe built once."""
+    methods = _checked_names(spec)
+    instances = {name: _instance(spec, name) for name in dict.fromkeys([*methods, GOLD_METHOD])}
+    for name in spec.method_settings:  # settings of a method outside the run: checked too
+        if name not in instances:
+            _instance(spec, name)
+    recipes = {(model, dataset): recipe_for(spec, model, dataset)
+               for model in spec.models for dataset in spec.datasets}
+    return Settled(methods, instances, recipes)
+
+
+def recipe_for(spec: RunSpec, model: str, dataset: str) -> TrainRecipe:
+    """The recipe of ``model`` on ``dataset`` under the precedence rule of this module."""
+    recipe = spec.train
+    for table, key in ((spec.train_by_model, model), (spec.train_by_dataset, dataset)):
+        if key in table:
+            recipe = apply_overrides(recipe, table[key], f"train.{key}")
+    if spec.train_overrides:
+        recipe = apply_overrides(recipe, spec.train_overrides, "train")
+    return recipe
+
+
+def _checked_names(spec: RunSpec) -> list[str]:
+    """The run's methods (``all`` expanded); unknown names fail, listing the known ones."""
+    import_methods()
+    import_datasets()
+    if not spec.methods:
+        raise UserError("no method given; use --methods unsir,fisher,retrain")
+    methods = METHODS.names() if ALL_METHODS in spec.methods else list(spec.methods)
+    for name in methods:
+        if name == Role.ORIGINAL.value:
+            raise UserError(f"{name!r} is not a method: its row is always stored as the reference")
+        METHODS.get(name)
+    for name in spec.models:
+        if not name.startswith("timm:"):
+            MODELS.get(name)
+    for name in spec.datasets:
+        DATASETS.get(name)
+    if not spec.seeds:
+        raise UserError("no seed given; use --seeds 0 or --seeds 0,1,2")
+    for seed in spec.seeds:
+        check_seed(seed)
+    if spec.executor not in EXECUTORS:
+        raise UserError(f"unknown executor {spec.executor!r}; use {' or '.join(EXECUTORS)}")
+    for section in spec.method_settings:
+        if section not in METHODS:
+            raise UserError(f"--set {section}.…: {section!r} is not a method or setting section; "
+                            f"known: train, metrics, data, engine, {', '.join(METHODS.names())}")
+    return methods
+
+
+def _instance(spec: RunSpec, name: str) -> UnlearningMethod:
+    """The method with its config: defaults, then the preset's and ``--set`` values."""
+    cls = METHODS.get(name)
+    return cls(apply_overrides(cls.Config(), spec.method_settings.get(name, {}), name))

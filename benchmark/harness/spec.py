@@ -1,10 +1,8 @@
 """What the user asked for (RunArgs: flags as given; RunSpec: a preset with flags applied) and
 CellSpec (one unit of work with a stable id). benchmark.harness.plan resolves both into a Plan.
 
-A RunSpec is built by benchmark.harness.settings from a TOML preset with CLI flags on top.
-The training recipe of a (model, data set) follows one precedence rule, lowest first:
-the recipe's defaults < the preset's ``[train]`` < its ``[train.model.<name>]`` < its
-``[train.dataset.<name>]`` < ``--set train.key=value`` (flags beat everything a preset says).
+A RunSpec is built by benchmark.harness.settings from a TOML preset with CLI flags on top;
+its training recipes are resolved there too (``settings.recipe_for``, the precedence rule).
 """
 
 from __future__ import annotations
@@ -15,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.core.cache_root import cache_root
-from benchmark.core.config import apply_overrides, id_values
+from benchmark.core.config import id_values
 from benchmark.core.hashing import stable_hash, to_jsonable
 from benchmark.core.roles import Role, role_of
 from benchmark.core.training import TrainRecipe
@@ -90,16 +88,6 @@ class RunSpec:
     # Where groups run: "local" (this process) or "ray" (a Ray cluster; benchmark.harness.executors).
     executor: str = "local"
     ray_address: str | None = None  # None: start a local Ray instance; "auto": the running cluster
-
-    def recipe_for(self, model: str, dataset: str) -> TrainRecipe:
-        """The recipe of ``model`` on ``dataset`` under the precedence rule of this module."""
-        recipe = self.train
-        for table, key in ((self.train_by_model, model), (self.train_by_dataset, dataset)):
-            if key in table:
-                recipe = apply_overrides(recipe, table[key], f"train.{key}")
-        if self.train_overrides:
-            recipe = apply_overrides(recipe, self.train_overrides, "train")
-        return recipe
 
     def cache_root(self) -> Path:
         """``--cache-dir``, else ``$UNLEARN_CACHE_DIR``, else ``~/.cache/unlearning-bench``."""
