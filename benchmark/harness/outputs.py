@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 from benchmark.core.artifacts import StorageError
 from benchmark.core.errors import UserError
 from benchmark.harness.grid import Group
+from benchmark.harness.paths import existing_ancestor, write_problem
 from benchmark.harness.plan import Plan
 from benchmark.harness.store import check_ours
 
@@ -44,7 +44,7 @@ def check_free_space(plan: Plan, groups: list[Group]) -> None:
         # A population caches N originals and 2N retrained models a forget set.
         n = plan.metrics.population
         need += group.weight_bytes * n * (1 + 2 * len(group.forget_sets))
-    folder = _existing_ancestor(plan.cache_root)
+    folder = existing_ancestor(plan.cache_root)
     free = shutil.disk_usage(folder).free
     if free < need:
         raise StorageError(f"not enough free disk for this run's checkpoints under {folder}: "
@@ -52,22 +52,13 @@ def check_free_space(plan: Plan, groups: list[Group]) -> None:
                            "free space or use another --cache-dir")
 
 
-def _existing_ancestor(path: Path) -> Path:
-    path = path.expanduser().absolute()
-    while not path.exists():
-        path = path.parent
-    return path
-
-
 def _check_writable(path: Path, what: str, is_folder: bool) -> None:
     target = path.expanduser().absolute()
     if target.exists() and not os.access(target, os.W_OK):
         raise StorageError(f"the {what} {target} is not writable; give a writable one")
-    folder = target if is_folder and target.exists() else _existing_ancestor(target.parent)
+    folder = target if is_folder and target.exists() else existing_ancestor(target.parent)
     if not folder.is_dir():
         raise StorageError(f"cannot create the {what} {target}: {folder} is not a folder")
-    try:  # a real test that leaves nothing behind (os.access says yes to root on /proc)
-        os.rmdir(tempfile.mkdtemp(prefix=".unlearning-bench-probe-", dir=folder))
-    except OSError as error:
+    if problem := write_problem(folder):
         raise StorageError(f"cannot write the {what} {target}: {folder} is not writable "
-                           f"({error.strerror or error})") from None
+                           f"({problem})")

@@ -72,13 +72,26 @@ def check_output_folder(out: str | Path, flag: str, inputs: Inputs | None = None
 
 def _check_creatable(folder: Path, flag: str, out: str | Path) -> None:
     """Raise unless ``folder`` exists as a writable folder or can be created."""
-    existing = folder.absolute()
-    while not existing.exists():
-        existing = existing.parent
+    existing = existing_ancestor(folder)
     if not existing.is_dir():
         raise UserError(f"cannot write {flag} {out}: {existing} is a file, not a folder")
-    try:  # a real test that leaves nothing behind (os.access says yes to root on /proc)
-        os.rmdir(tempfile.mkdtemp(prefix=".unlearning-bench-probe-", dir=existing))
+    if problem := write_problem(existing):
+        raise UserError(f"cannot write {flag} {out}: {existing} is not writable ({problem})")
+
+
+def existing_ancestor(path: Path) -> Path:
+    """``path`` itself when it exists, else its nearest existing parent (absolute)."""
+    path = path.expanduser().absolute()
+    while not path.exists():
+        path = path.parent
+    return path
+
+
+def write_problem(folder: Path) -> str | None:
+    """Why nothing can be created in ``folder``, or None: a real test that leaves nothing
+    behind (``os.access`` says yes to root on /proc)."""
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".unlearning-bench-probe-", dir=folder))
     except OSError as error:
-        raise UserError(f"cannot write {flag} {out}: {existing} is not writable "
-                        f"({error.strerror or error})") from None
+        return error.strerror or str(error)
+    return None
