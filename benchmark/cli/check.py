@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 
 import pandas as pd
-from rich.console import Console
 from rich.table import Table
 
 from benchmark.claims import NO_DATA, PASS, ClaimResult, evaluate_claims, load_claims, results_for
+from benchmark.claims.results import plan_for_run
+from benchmark.cli.fit import print_table
+from benchmark.harness.plan import Plan
 from benchmark.harness.schema import STATUS_FAILED
 
 
@@ -45,15 +47,37 @@ def failed_cells(frame: pd.DataFrame) -> list[str]:
             f"{r.error}" for r in failed.itertuples()]
 
 
+def run_summary(source: str, plan: Plan) -> str:
+    """What ``check`` is about to run and where it stores, said before it trains anything."""
+    cells = len(plan.datasets) * len(plan.models) * len(plan.seeds)
+    return (f"check: claims {source} run preset {plan.preset!r} ({', '.join(plan.methods)}; "
+            f"{', '.join(plan.models)} on {', '.join(plan.datasets)}; forget "
+            f"{' and '.join(plan.forget)}; seeds {', '.join(map(str, plan.seeds))}: {cells} "
+            f"group(s) of an original, its gold retrains and each method) into {plan.results}; "
+            "rows stored there are reused (--rerun re-measures; --db checks a database without "
+            "running; --dry-run lists the cells)")
+
+
 def command_check(args: argparse.Namespace) -> int:
     """Exit 0 when every claim passes; 1 when any fails or has no data."""
     claimset = load_claims(args.claims)
+    if not getattr(args, "db", None) and claimset.run is not None:
+        plan = plan_for_run(claimset, getattr(args, "device", None),
+                            getattr(args, "data_root", None), bool(getattr(args, "rerun", False)))
+        if getattr(args, "dry_run", False):
+            from benchmark.harness.dry_run import dry_run_lines
+
+            print("\n".join([run_summary(claimset.source, plan), *dry_run_lines(plan)]))
+            return 0
+        print(run_summary(claimset.source, plan))
+    elif getattr(args, "dry_run", False):
+        print(f"dry run: claims {claimset.source} are checked against {args.db}; nothing runs")
+        return 0
     frame = results_for(claimset, getattr(args, "db", None), getattr(args, "device", None),
                         getattr(args, "data_root", None), bool(getattr(args, "quiet", False)),
                         bool(getattr(args, "rerun", False)))
     results = evaluate_claims(claimset.claims, frame)
-    console = Console(width=None if Console().is_terminal else 160)
-    console.print(claims_table(results, f"Claims: {claimset.source}"))
+    console = print_table(claims_table(results, f"Claims: {claimset.source}"))
     for result in results:  # why a claim has no data, or which rows it left out
         if result.why:
             label = "no data" if result.verdict == NO_DATA else "note"

@@ -40,9 +40,11 @@ from benchmark.harness.prechecks import (
 )
 from benchmark.harness.settings import spec_from_args
 from benchmark.harness.spec import ALL_METHODS, EXECUTORS, CellSpec, RunArgs, RunSpec
+from benchmark.harness.trainable import check_declared
 from benchmark.models import MODELS
 from datasets import DATASETS
 from datasets import import_builtins as import_datasets
+from datasets.base import declared_classes
 from methods import METHODS, UnlearningMethod
 from methods import import_builtins as import_methods
 
@@ -85,6 +87,7 @@ class Plan:
     ray_address: str | None = None
     rerun: bool = False
     save_models: bool = False
+    fail_fast: bool = False  # stop at the first failed cell or weak original (runner)
     notes: tuple[str, ...] = ()  # worth printing before the run (e.g. a tuned file's preset)
 
     @property
@@ -162,6 +165,8 @@ def plan_of(spec: RunSpec, notes: tuple[str, ...] = ()) -> Plan:
     recipes = {(model, dataset): spec.recipe_for(model, dataset)
                for model in spec.models for dataset in spec.datasets}
     check_recipes(recipes, bool(spec.train_by_model or spec.train_by_dataset))
+    check_declared(recipes, spec.data.train_per_class,
+                   {name: declared_classes(DATASETS.get(name)) for name in spec.datasets})
     if spec.metrics.population == 1:
         raise UserError("metrics.population=1: a population needs at least 2 models (32 or "
                         "more for a meaningful F; 0 switches the many-model tests off)")
@@ -180,7 +185,7 @@ def plan_of(spec: RunSpec, notes: tuple[str, ...] = ()) -> Plan:
         results=spec.results, cache_root=cache_root, data_root=spec.data_root,
         tuned=FrozenDict(dict(spec.tuned)), preset=spec.preset, made_for=spec.made_for,
         executor=spec.executor, ray_address=spec.ray_address, rerun=spec.rerun,
-        save_models=spec.save_models, notes=notes)
+        save_models=spec.save_models, fail_fast=spec.fail_fast, notes=notes)
 
 
 def _checked_names(spec: RunSpec) -> list[str]:
