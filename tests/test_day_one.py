@@ -209,3 +209,28 @@ def test_readme_installs_and_runs_on_separate_lines() -> None:
     install = readme[readme.index("## Install"):readme.index("## Quick start")]
     assert "&& python -m benchmark" not in install
     assert install.index("download.pytorch.org/whl/cpu") < install.index('pip install -e ".[dev]"')
+
+
+def test_the_readme_method_example_runs_end_to_end(tmp_path) -> None:
+    """The "Adding a method" example is complete: it registers, runs and stores a row."""
+    import subprocess
+    import sys
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    start = readme.index("```python\n# my_pkg/my_method.py") + len("```python\n")
+    snippet = readme[start:readme.index("```", start)]
+    script = tmp_path / "drive.py"
+    script.write_text(
+        "import sys, types\n"
+        f"module = types.ModuleType('my_method'); sys.modules['my_method'] = module\n"
+        f"exec({snippet!r}, module.__dict__)\n"
+        "from benchmark.api import run\n"
+        f"frame = run(methods=['mine'], datasets=['synthetic'], device='cpu', "
+        f"results={str(tmp_path / 'r.sqlite')!r}, cache_dir={str(tmp_path / 'c')!r}, "
+        "settings={'train.epochs': 2, 'metrics.relearn': False})\n"
+        "row = frame[frame['method'] == 'mine'].iloc[0]\n"
+        "print(row['status'], row['samples_seen'] if 'samples_seen' in row else '')\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          cwd=Path(__file__).parent.parent, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[0] == "ok", done.stdout
