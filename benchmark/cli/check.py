@@ -8,6 +8,7 @@ import pandas as pd
 from rich.table import Table
 
 from benchmark.claims import NO_DATA, PASS, ClaimResult, evaluate_claims, load_claims, results_for
+from benchmark.claims.fit import fit_claim
 from benchmark.claims.results import plan_for_run
 from benchmark.cli.fit import print_table
 from benchmark.harness.plan import Plan
@@ -47,6 +48,22 @@ def failed_cells(frame: pd.DataFrame) -> list[str]:
             f"{r.error}" for r in failed.itertuples()]
 
 
+def fit_table(claims: list, frame: pd.DataFrame) -> Table:
+    """Per claim: its value on each seed, its threshold, and the threshold fitted for a new
+    seed (benchmark.claims.fit); "tighter than the fit" marks a claim likely to fail on one."""
+    table = Table(title="Thresholds fitted to predict a new seed (one-sided 95 % prediction interval)")
+    for column, justify in (("claim", "left"), ("per seed", "left"), ("threshold", "right"),
+                            ("fitted", "right"), ("", "left")):
+        table.add_column(column, justify=justify)
+    for claim in claims:
+        fit = fit_claim(claim, frame)
+        values = ", ".join(f"{seed}: {_number(v)}" for seed, v in fit.values.items()) or "-"
+        table.add_row(claim.name, values, claim.threshold(),
+                      "-" if fit.threshold is None else f"{claim.op} {fit.threshold:g}",
+                      "tighter than the fit" if fit.stricter_than_fit else fit.why)
+    return table
+
+
 def run_summary(source: str, plan: Plan) -> str:
     """What ``check`` is about to run and where it stores, said before it trains anything."""
     cells = len(plan.datasets) * len(plan.models) * len(plan.seeds)
@@ -84,6 +101,8 @@ def command_check(args: argparse.Namespace) -> int:
             console.print(f"{label} ({result.claim.name}): {result.why}", highlight=False)
     for line in failed_cells(frame):  # failures are never silently counted as "no data"
         console.print(line, highlight=False, markup=False)
+    if getattr(args, "fit", False):
+        print_table(fit_table(claimset.claims, frame), console)
     passed = sum(r.verdict == PASS for r in results)
     failed = sum(r.verdict == "FAIL" for r in results)
     missing = sum(r.verdict == NO_DATA for r in results)

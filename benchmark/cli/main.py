@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--data-root", help="data folder or archive")
     check.add_argument("--rerun", action="store_true",
                        help="re-measure the claims' cells instead of reusing stored rows")
+    check.add_argument("--fit", action="store_true",
+                       help="also print, per claim, its value on each seed and the threshold "
+                       "fitted to predict a new seed (a one-sided 95 %% prediction interval)")
     check.add_argument("--dry-run", action="store_true",
                        help="list the cells the claim set's run would measure and what is "
                        "stored or cached; trains and checks nothing")
