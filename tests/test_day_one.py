@@ -234,3 +234,16 @@ def test_the_readme_method_example_runs_end_to_end(tmp_path) -> None:
                           cwd=Path(__file__).parent.parent, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split()[0] == "ok", done.stdout
+
+
+def test_the_metrics_phase_reports_its_stages(tiny_spec) -> None:
+    from benchmark.harness.runner import run
+    from tests.test_progress import Recording
+
+    tiny_spec.methods = ["unsir"]
+    reporter = Recording()
+    run(tiny_spec, reporter)
+    steps = reporter.steps["smallcnn/synthetic forget 3 seed 0: unsir (metrics)"]
+    assert [(d, t) for d, t, _ in steps] == [(i, 4) for i in range(5)]
+    assert [note for *_, note in steps] == ["predictions", "distances", "membership inference",
+                                            "relearn", "done"]

@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from rich.console import Console
@@ -161,6 +161,34 @@ class Reporter:
         # Off a terminal a line is never wrapped (rich's 80-column fallback broke lines
         # mid-phrase, and grep with them).
         self._progress.console.print(text, highlight=False, markup=False, soft_wrap=not self._live)
+
+
+class ForwardingReporter(Reporter):
+    """A Ray worker's reporter: each finished phase (with its duration), warning and note
+    becomes one line handed to ``send``, which carries it to the driver (the driver prints
+    it under the group's name; benchmark.harness.ray_executor)."""
+
+    def __init__(self, send: Callable[[str], None]) -> None:
+        super().__init__(None)
+        self._send = send
+
+    @contextlib.contextmanager
+    def phase(self, label: str) -> Iterator[None]:
+        start = time.perf_counter()
+        yield
+        self._forward(f"{label}: {time.perf_counter() - start:.1f} s")
+
+    def warn(self, text: str) -> None:
+        self._forward(f"warning: {text}")
+
+    def note(self, text: str) -> None:
+        self._forward(text)
+
+    def _forward(self, line: str) -> None:
+        try:
+            self._send(line)
+        except Exception:  # progress must never cost a group its results
+            log.debug("could not forward a progress line", exc_info=True)
 
 
 class CountColumn(ProgressColumn):
