@@ -75,7 +75,8 @@ def prepare(frame: pd.DataFrame) -> pd.DataFrame:
     frame["method_marker"] = frame["method"].map(method_markers(methods))
     frame["combo"] = frame["model"].astype(str) + " / " + frame["dataset"].astype(str)
     frame["setting"] = frame["combo"] + ", forget " + [
-        _forget_title(f, spec) for f, spec in zip(frame["forget"], _specs(frame), strict=True)]
+        _forget_title(f, spec, d) for f, spec, d in zip(frame["forget"], _specs(frame),
+                                                        frame["dataset"], strict=True)]
     return frame
 
 
@@ -83,10 +84,18 @@ def _specs(frame: pd.DataFrame) -> list:
     return list(frame["spec"]) if "spec" in frame else [None] * len(frame)
 
 
-def _forget_title(forget: str, spec: object) -> str:
+# Class names of rows stored before rows kept them (CIFAR-10's fixed order, as its folders sort).
+KNOWN_CLASSES = {"cifar10": ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog",
+                             "horse", "ship", "truck")}
+
+
+def _forget_title(forget: str, spec: object, dataset: object = "") -> str:
     """``3 (cat)``, ``0,2 (airplane, bird)``: ids and the names rows store (issue 24); older
-    rows stored no names, so their titles show the ids alone."""
+    rows stored no names: CIFAR-10's are known, others show the ids alone."""
     names = spec.get("forget_names") if isinstance(spec, dict) else None
+    known = KNOWN_CLASSES.get(str(dataset))
+    if not names and known and all(p.isdigit() and int(p) < len(known) for p in forget.split(",")):
+        names = [known[int(p)] for p in forget.split(",")]
     if not names or forget.startswith("subclass:"):
         return forget
     return f"{forget} ({', '.join(map(str, names))})"

@@ -103,6 +103,7 @@ def test_dry_run_lists_cells_and_cache_and_writes_nothing(tmp_path, capsys) -> N
     assert "original (to measure, model to train); retrain (to measure, model to train); " \
            "unsir (to measure)" in out and "3 cells: 3 to measure, 0 already stored" in out, out
     assert not db.exists() and not (cache / "checkpoints").exists()
+    assert "note: unsir: unsir.retain_per_class=1000 is at least the 60 training images" in out
     assert main([*base, "--quiet"]) == 0
     assert main([*base, "--methods", "unsir,finetune", "--dry-run"]) == 0
     out = capsys.readouterr().out

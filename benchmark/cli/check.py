@@ -70,7 +70,8 @@ def run_summary(source: str, plan: Plan) -> str:
     return (f"check: claims {source} run preset {plan.preset!r} ({', '.join(plan.methods)}; "
             f"{', '.join(plan.models)} on {', '.join(plan.datasets)}; forget "
             f"{' and '.join(plan.forget)}; seeds {', '.join(map(str, plan.seeds))}: {cells} "
-            f"group(s) of an original, its gold retrains and each method) into {plan.results}; "
+            f"group{'' if cells == 1 else 's'} of an original, its gold retrains and each "
+            f"method) into {plan.results}; "
             "rows stored there are reused (--rerun re-measures; --db checks a database without "
             "running; --dry-run lists the cells)")
 

@@ -16,15 +16,18 @@ from benchmark.harness.grid import expand
 from benchmark.harness.plan import Plan
 from benchmark.harness.references import reference_keys
 from benchmark.harness.store import ResultStore
+from benchmark.harness.trainable import check_loaded
 from datasets.base import ImageDataset
 
 
 def dry_run_lines(plan: Plan, data: dict[str, ImageDataset] | None = None) -> list[str]:
     """One line per group, one per forget set and its cells, and a total."""
     groups = expand(plan, data)
+    notes: list[str] = []
+    check_loaded(groups, plan.recipe, plan.instances, notes.append)  # refusals as in a run
     stored = _stored_ids(plan, groups)
     lines = [f"dry run: results {plan.results}, cache {plan.checkpoint_dir} (nothing is trained "
-             "or written)"]
+             "or written)", *(f"note: {note}" for note in notes)]
     to_measure = total = 0
     to_train: set[str] = set()
     for group in groups:
