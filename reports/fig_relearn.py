@@ -7,6 +7,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from benchmark.core.roles import Role
 from reports.forgetting import not_forgotten
 from reports.frame import (
     SkipPart,
@@ -54,6 +55,11 @@ def _relearn_panel(ax: Axes, summary: pd.DataFrame, methods: list[str],
     for x, method in enumerate(methods):
         item = summary.loc[method]
         colour = palette[method]
+        if method == Role.ORIGINAL.value:  # the reference: it forgot nothing, relearns nothing
+            ax.annotate("reference\n(not\nunlearned)", (x, 0), xytext=(0, 3),
+                        textcoords="offset points", ha="center", va="bottom", fontsize=8,
+                        bbox=LABEL_BOX)
+            continue
         if method in missed:  # it kept the forget classes: "0 epochs" would read as a result
             any_never = True
             ax.bar(x, cap * 0.04, color="white", edgecolor=colour, hatch=HATCH, linewidth=1.2)

@@ -91,13 +91,15 @@ def test_relearn_panel_marks_a_method_that_never_forgot() -> None:
 
     from reports.fig_relearn import _relearn_panel
 
-    summary = pd.DataFrame({"runs": [2, 2], "relearned": [2, 2], "mean": [0.0, 5.0],
-                            "ci": [0.0, 0.0], "lower_bound": [0.0, 5.0], "cap": [5.0, 5.0]},
-                           index=["finetune", "unsir"])
+    summary = pd.DataFrame({"runs": [2, 2, 2], "relearned": [2, 2, 2], "mean": [0.0, 0.0, 5.0],
+                            "ci": [0.0, 0.0, 0.0], "lower_bound": [0.0, 0.0, 5.0],
+                            "cap": [5.0, 5.0, 5.0]}, index=["original", "finetune", "unsir"])
     fig, ax = plt.subplots()
-    hatched = _relearn_panel(ax, summary, ["finetune", "unsir"], {"finetune": "F", "unsir": "U"},
-                             {"finetune": "C0", "unsir": "C1"}, {"finetune"})
+    hatched = _relearn_panel(ax, summary, ["original", "finetune", "unsir"],
+                             {"original": "O", "finetune": "F", "unsir": "U"},
+                             {"original": "grey", "finetune": "C0", "unsir": "C1"}, {"finetune"})
     texts = [t.get_text() for t in ax.texts]
     plt.close(fig)
     assert hatched and "did not\nforget" in texts and "5.0\n(at the cap)" in texts
+    assert "reference\n(not\nunlearned)" in texts
     assert "0.0" not in texts  # no "0.0 epochs" for a model that never forgot
