@@ -32,7 +32,7 @@ def run(preset: str = "default", *, methods: Iterable[str] | None = None,
         device: str | None = None, data_root: str | None = None, results: str | None = None,
         cache_dir: str | None = None, settings: Mapping[str, Any] | Iterable[str] | None = None,
         threads: int | None = None, tuned: Iterable[str] | None = None, rerun: bool = False,
-        save_models: bool = False,
+        save_models: bool = False, fail_fast: bool = False,
         show_progress: bool = False, layers: bool = False, details: bool = False) -> pd.DataFrame:
     """Run ``preset`` with CLI-flag overrides; the rows of this run as a flat DataFrame.
 
@@ -40,6 +40,11 @@ def run(preset: str = "default", *, methods: Iterable[str] | None = None,
     ``["unsir.impair_lr=0.05"]`` (parsed as ``--set`` parses them); ``tuned`` names tuned
     files as ``--tuned`` does (``["default"]``: the shipped ones). Bad input raises
     ``benchmark.core.errors.UserError`` with the CLI's one-line message.
+
+    Units: accuracies and rates are fractions (``forget_acc_test`` 0.75, not the 75.0 the
+    CLI's table shows), times in seconds (``time_s``: the ``unlearn`` call alone), speed-ups
+    plain ratios, as in the database, ``export`` and claim files. ``fail_fast`` stops at the
+    first failed cell or weak original (``benchmark.core.errors.RunStopped``).
     """
     import warnings
 
@@ -54,7 +59,8 @@ def run(preset: str = "default", *, methods: Iterable[str] | None = None,
         seeds=None if seeds is None else [int(s) for s in seeds], device=device,
         data_root=data_root, results=results, cache_dir=cache_dir,
         settings=settings if isinstance(settings, Mapping) else tuple(settings or ()),
-        threads=threads, tuned=tuple(_texts(tuned) or ()), rerun=rerun, save_models=save_models)
+        threads=threads, tuned=tuple(_texts(tuned) or ()), rerun=rerun, save_models=save_models,
+        fail_fast=fail_fast)
     plan = resolve(asked, on_note=lambda note: warnings.warn(note, stacklevel=2))
     outcome = run_grid(plan, Reporter.rich() if show_progress else Reporter.silent())
     return rows_to_dataframe(outcome.rows, flat=True, layers=layers, details=details)
@@ -62,7 +68,10 @@ def run(preset: str = "default", *, methods: Iterable[str] | None = None,
 
 def load_results(path: str | Path = DEFAULT_RESULTS, *, layers: bool = False,
                  details: bool = False) -> pd.DataFrame:
-    """Every stored result of ``path`` as a flat DataFrame (the database is opened read-only)."""
+    """Every stored result of ``path`` as a flat DataFrame (the database is opened read-only).
+
+    Accuracies are fractions and times seconds, as :func:`run` returns them.
+    """
     from benchmark.harness.store import load_dataframe
 
     return load_dataframe(path, flat=True, layers=layers, details=details)

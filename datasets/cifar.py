@@ -9,9 +9,9 @@ b. an image folder ``train/<class>/`` + ``test/<class>/``: the root itself or a 
 c. a tar archive: the root itself, or ``cifar10-jpeg.tar.gz`` / ``cifar100-jpeg.tar.gz``
    in it (the layout of the offline copies described in the data README).
 
-Without any root, torchvision downloads the pickles into the cache directory; offline that
-fails with a one-line UserError. A root that is given but holds none of these is an error
-too (never a silent download). Image folders are decoded once and cached (disk_cache).
+Without any root, pickles an earlier torchvision download left in the cache directory are
+read; otherwise it is a one-line UserError that says how to download (nothing is fetched
+unasked). A root that is given but holds none of these is an error too. Image folders are decoded once and cached (disk_cache).
 Sorted class-folder names are the label ids, which is CIFAR's own order for both sets.
 """
 
@@ -128,7 +128,7 @@ def load_cifar(spec: CifarSpec, source: DataSource) -> ImageDataset:
     root = resolve_data_root(source)
     cache_dir = cache_dir_for(source)
     if root is None:
-        payload = _download(spec, cache_dir)
+        payload = _cached_download(spec, cache_dir)
     else:
         payload = _from_root(spec, root, cache_dir)
         if payload is None:
@@ -212,20 +212,19 @@ def _read_torchvision(spec: CifarSpec, root: Path, download: bool = False) -> Pa
     return payload
 
 
-def _download(spec: CifarSpec, cache_dir: Path) -> Payload:
-    """No data root given: let torchvision download the pickles into the cache directory."""
+def _cached_download(spec: CifarSpec, cache_dir: Path) -> Payload:
+    """No data root given: the pickles a torchvision download left in the cache, else a
+    one-line error that says how to get the data. Nothing is downloaded: an offline machine
+    used to wait for a URLError first, and a run should not fetch 170 MB unasked."""
     target = cache_dir / "torchvision"
-    try:
-        target.mkdir(parents=True, exist_ok=True)
-        return _read_torchvision(spec, target, download=True)
-    except UserError:  # downloaded but unreadable: that message says what to do
-        raise
-    except Exception as error:  # offline: URLError, socket errors, checksum failures, ...
-        raise UserError(
-            f"{spec.title} is not available and could not be downloaded ({type(error).__name__}); "
-            "pass --data-root or set UNLEARN_DATA_ROOT to a torchvision CIFAR folder, an "
-            "image-folder directory (train/<class>/, test/<class>/) or a .tar.gz of one"
-        ) from error
+    if (target / spec.torchvision_folder).is_dir():
+        return _read_torchvision(spec, target)
+    raise UserError(
+        f"{spec.title} needs a data root: pass --data-root or set UNLEARN_DATA_ROOT to a "
+        "torchvision CIFAR folder, an image-folder directory (train/<class>/, test/<class>/) "
+        f"or a .tar.gz of one (to download it: python -c \"import torchvision; "
+        f"torchvision.datasets.{'CIFAR10' if spec.num_classes == 10 else 'CIFAR100'}('DATA', download=True)\", then "
+        "--data-root DATA)")
 
 
 def _check_fine_names(classes: list[str], root: Path | None) -> None:

@@ -103,8 +103,23 @@ def _draw(definition, frame: pd.DataFrame, notes: list[str], folder: Path,
         log.exception("figure %s failed", definition.name)
         notes.append(f"{definition.name}: {message}.")
         return message
+    if warning := weak_original_banner(frame):  # a PNG shown alone still carries it
+        figure.text(0.5, 1.0, warning, ha="center", va="bottom", color="#c0392b", fontsize=9,
+                    fontweight="bold", transform=figure.transFigure, wrap=True)
     entry.png, entry.pdf = save_figure(figure, folder, definition.name)
     return None
+
+
+def weak_original_banner(frame: pd.DataFrame) -> str | None:
+    """One line naming the groups whose original was barely above chance; None if none."""
+    if "warnings" not in frame:
+        return None
+    weak = frame[[any(str(w).startswith("weak original") for w in ws) for ws in frame["warnings"]]]
+    if weak.empty:
+        return None
+    groups = sorted({f"{r.model}/{r.dataset} seed {r.seed}" for r in weak.itertuples()})
+    return (f"Warning: weak original (test accuracy below 3x chance) in {', '.join(groups[:4])}"
+            f"{' and more' if len(groups) > 4 else ''}: every comparison here is moot")
 
 
 def _remove_stale(folder: Path, name: str) -> None:

@@ -132,12 +132,16 @@ def mia_figure(frame: pd.DataFrame, notes: list[str]) -> Figure:
         if retrain_label is not None:
             target = long[long["method_label"] == retrain_label].groupby("attack")["rate"].mean()
             for x, attack in enumerate(attacks.values()):
-                if attack in target:
+                if attack in target:  # above the bars and unclipped: visible at 0 % too
                     ax.hlines(target[attack], x - 0.45, x + 0.45, colors="black",
-                              linestyles="--", linewidth=1.2)
+                              linestyles="--", linewidth=1.6, zorder=5, clip_on=False)
+                    ax.annotate(f"retrain {target[attack]:.0f}%", (x + 0.45, target[attack]),
+                                xytext=(2, 2), textcoords="offset points", ha="right",
+                                va="bottom", fontsize=7, zorder=6)
         label_grouped_bars(ax, long, "attack", list(attacks.values()), order, "rate")
         ax.set(title=title, xlabel="", ylabel="Flagged as members (%)", ylim=(0, 112))
     methods = methods_of(frame)
     method_legend(fig, methods, labels_of(frame), palette_of(frame))
-    fig.suptitle("Membership inference on the forget set (dashed: retrain's rate)")
+    fig.suptitle("Membership inference on the forget set: closer to retrain's rate (dashed) "
+                 "is better")
     return fig

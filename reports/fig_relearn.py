@@ -7,6 +7,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from benchmark.core.roles import Role
+from reports.forgetting import not_forgotten
 from reports.frame import (
     SkipPart,
     labels_of,
@@ -38,28 +40,40 @@ def relearn_figure(frame: pd.DataFrame, notes: list[str]) -> Figure:
     for ax, (title, rows) in zip(axes, panels, strict=True):
         summary = relearn_summary(rows)
         any_never |= _relearn_panel(ax, summary, [m for m in methods if m in summary.index],
-                                    labels, palette)
+                                    labels, palette, set(not_forgotten(rows)))
         ax.set_title(title)
-    hatched = ["never relearned within the cap"] if any_never else []
+    hatched = ["never relearned within the cap, or did not forget"] if any_never else []
     method_legend(fig, methods, labels, palette, hatched=hatched)
     fig.suptitle("Relearn time: epochs until the forget classes come back")
     return fig
 
 
 def _relearn_panel(ax: Axes, summary: pd.DataFrame, methods: list[str],
-                   labels: dict[str, str], palette: dict) -> bool:
+                   labels: dict[str, str], palette: dict, missed: set[str] = frozenset()) -> bool:
     cap = float(summary["cap"].max())
     any_never = False
     for x, method in enumerate(methods):
         item = summary.loc[method]
         colour = palette[method]
+        if method == Role.ORIGINAL.value:  # the reference: it forgot nothing, relearns nothing
+            ax.annotate("reference\n(not\nunlearned)", (x, 0), xytext=(0, 3),
+                        textcoords="offset points", ha="center", va="bottom", fontsize=8,
+                        bbox=LABEL_BOX)
+            continue
+        if method in missed:  # it kept the forget classes: "0 epochs" would read as a result
+            any_never = True
+            ax.bar(x, cap * 0.04, color="white", edgecolor=colour, hatch=HATCH, linewidth=1.2)
+            ax.annotate("did not\nforget", (x, cap * 0.04), xytext=(0, 3),
+                        textcoords="offset points", ha="center", va="bottom", fontsize=8,
+                        bbox=LABEL_BOX)
+            continue
         if item["relearned"] == item["runs"]:
             top = item["mean"]
             ax.bar(x, top, color=colour, edgecolor="black", linewidth=0.5)
             if item["runs"] > 1 and not np.isnan(item["ci"]):
                 ax.errorbar(x, top, yerr=item["ci"], color="black", capsize=4, lw=1)
                 top += item["ci"]
-            text = f"{item['mean']:.1f}"
+            text = f"{item['mean']:.1f}" + ("\n(at the cap)" if item["mean"] >= cap else "")
         else:
             any_never = True
             top = item["lower_bound"]  # a lower bound: no error bar, the label says so

@@ -55,6 +55,9 @@ FIGURES: tuple[FigureDef, ...] = (
               "is back near the original's (solid bars: mean and 95 % Student-t interval "
               "over seeds). Hatched bars: some or all seeds never got there "
               "within the cap; their height is a lower bound and the label counts them. A "
+              "bar labelled 'did not forget' has nothing to relearn (the method kept the "
+              "forget classes; see the speed-up figure's definition), and one labelled 'at "
+              "the cap' relearned in the last epoch the cap allows. A "
               "model that relearns much faster than retrain still holds the forgotten "
               "information.", relearn_figure),
     FigureDef("layer_distance", "Layer-wise weight distance (paper Fig. 4)",
@@ -74,7 +77,11 @@ FIGURES: tuple[FigureDef, ...] = (
     FigureDef("mia", "Membership inference on the forget set",
               "Share of forget-train samples that a membership attack (fitted on retain-train "
               "vs test samples) flags as members (mean and 95 % Student-t interval over "
-              "seeds). Dashed: retrain's rate, the target.",
+              "seeds). Dashed: retrain's rate, the target: closer is better, in either "
+              "direction. Far above it, the model still tells its forget samples apart from "
+              "unseen ones; far below it (down to 0 %) it tells them apart too. A rate of 0 % "
+              "or 100 % for every sample usually means a degenerate attack threshold (the "
+              "model's scores on the two fitting sets were all alike), not a privacy result.",
               mia_figure),
     FigureDef("forget_epsilons", "Per-example forgetting (many models)",
               "For each forget example, the epsilon of the best threshold attack telling N "

@@ -23,6 +23,7 @@ from benchmark.core.errors import UserError
 from benchmark.harness.schema import STATUS_OK
 from benchmark.harness.store import load_dataframe
 from benchmark.metrics.registry import numeric_columns
+from reports.configs import split_configurations
 from reports.identity import (
     method_display,
     method_markers,
@@ -57,6 +58,7 @@ def prepare(frame: pd.DataFrame) -> pd.DataFrame:
         if column in frame:
             frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
     frame["forget"] = frame["forget"].astype(str)
+    frame = split_configurations(frame)  # "cifar10 [A]" / "[B]" when settings differ
     _outcome_columns(frame)
     if "tuned_from" in frame:  # tuned rows are a variant of their own ("UNSIR (tuned)")
         frame["method"] = [variant(m, t) for m, t in zip(frame["method"], frame["tuned_from"],
@@ -72,8 +74,31 @@ def prepare(frame: pd.DataFrame) -> pd.DataFrame:
     frame["method_colour"] = frame["method"].map(method_palette(methods))
     frame["method_marker"] = frame["method"].map(method_markers(methods))
     frame["combo"] = frame["model"].astype(str) + " / " + frame["dataset"].astype(str)
-    frame["setting"] = frame["combo"] + ", forget {" + frame["forget"] + "}"
+    frame["setting"] = frame["combo"] + ", forget " + [
+        _forget_title(f, spec, d) for f, spec, d in zip(frame["forget"], _specs(frame),
+                                                        frame["dataset"], strict=True)]
     return frame
+
+
+def _specs(frame: pd.DataFrame) -> list:
+    return list(frame["spec"]) if "spec" in frame else [None] * len(frame)
+
+
+# Class names of rows stored before rows kept them (CIFAR-10's fixed order, as its folders sort).
+KNOWN_CLASSES = {"cifar10": ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog",
+                             "horse", "ship", "truck")}
+
+
+def _forget_title(forget: str, spec: object, dataset: object = "") -> str:
+    """``3 (cat)``, ``0,2 (airplane, bird)``: ids and the names rows store (issue 24); older
+    rows stored no names: CIFAR-10's are known, others show the ids alone."""
+    names = spec.get("forget_names") if isinstance(spec, dict) else None
+    known = KNOWN_CLASSES.get(str(dataset))
+    if not names and known and all(p.isdigit() and int(p) < len(known) for p in forget.split(",")):
+        names = [known[int(p)] for p in forget.split(",")]
+    if not names or forget.startswith("subclass:"):
+        return forget
+    return f"{forget} ({', '.join(map(str, names))})"
 
 
 def _outcome_columns(frame: pd.DataFrame) -> None:

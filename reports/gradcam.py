@@ -139,7 +139,7 @@ def _block(combo: str, group: pd.DataFrame, labels: dict[str, str]) -> CamBlock:
     images, targets = data.test_x[index], data.test_y[index].tolist()
     x = Normalizer(data.mean, data.std, torch.device("cpu"))(images)
     shown = images.permute(0, 2, 3, 1).float().div(255).numpy()
-    block = CamBlock(f"{combo}, forget {{{row['forget']}}}, seed {row['seed']}", shown, targets,
+    block = CamBlock(f"{combo}, forget {row['forget']}, seed {row['seed']}", shown, targets,
                      [t in forget for t in targets], [])
     for label, path in _models(group, labels):
         cams, predictions = _cams(_load_model(row, path, data), x.clone(), targets)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from reports.configs import described, settings_text
 from reports.frame import CELL_KEYS, failed, sort_methods
 from reports.tables import Table
 
@@ -66,6 +67,23 @@ def warnings_table(frame: pd.DataFrame) -> Table | None:
                  title="Warnings")
 
 
+def configurations_table(frame: pd.DataFrame) -> Table | None:
+    """What each ``[A]``, ``[B]`` data set label means (reports.configs); None when no data
+    set holds more than one configuration."""
+    items = described(frame)
+    if not items:
+        return None
+    lines = [[model, label, settings_text(settings)] for model, label, settings in items]
+    records = [{"model": m, "dataset": d, **{k: str(v) for k, v in s.items()}}
+               for m, d, s in items]
+    caption = ("These rows were run with different settings, so they are reported apart and "
+               "never averaged together: each letter is one configuration, described by the "
+               "settings in which they differ (unset: the default).")
+    return Table("configurations", caption, ["Model", "Data set", "Settings"], lines,
+                 pd.DataFrame(records), title="Configurations")
+
+
 def outcome_tables(frame: pd.DataFrame) -> list[Table]:
-    """The failed-cells and warnings tables that have any lines, in that order."""
-    return [t for t in (failed_cells_table(frame), warnings_table(frame)) if t is not None]
+    """The configurations, failed-cells and warnings tables that have any lines, in order."""
+    return [t for t in (configurations_table(frame), failed_cells_table(frame),
+                        warnings_table(frame)) if t is not None]

@@ -111,6 +111,7 @@ def percent_bars(ax: Axes, rows: pd.DataFrame, columns: dict[str, str], group: s
     long[value] *= 100
     sns.barplot(data=long, x=group, y=value, hue="method_label", hue_order=order,
                 order=list(columns.values()), palette=palette, errorbar=percent_interval, capsize=0.15,
+                saturation=1.0,  # the legend's swatches are full colour: so are the bars
                 err_kws={"linewidth": 1.0, "color": "black"}, edgecolor="black",
                 linewidth=0.5, legend=False, ax=ax)
     return long

@@ -57,7 +57,7 @@ def mixed_setups_note(frame: pd.DataFrame) -> str | None:
     counts = frame["timing_setup"].value_counts()
     if len(counts) < 2:
         return None
-    listed = "; ".join(f"{setup} ({n} rows)" for setup, n in counts.items())
+    listed = "; ".join(f"{setup} ({n} row{'' if n == 1 else 's'})" for setup, n in counts.items())
     return (f"timing: rows were timed on {len(counts)} different setups ({listed}). Times "
             "are only comparable within a setup: the speed-up figure has one panel per setup, "
             "and table times that pool setups are marked ‡.")

@@ -53,7 +53,7 @@ def _one_line_exit_2(capsys, code: int, *expected: str) -> str:
     (["--set", "train.epochs=0"], "train.epochs=0 trains nothing"),
     (["--set", "train.lr=1e-400"], "--set train.lr: 1e-400 is too small for a float"),
     (["--set", "unsir.impair_lr=1e-400"], "underflows to 0"),
-    (["--results", ":memory:"], "--results ':memory:' is not a file"),
+    (["--results", ":memory:"], "--db ':memory:' is not a file"),
     # refused from the arguments, before 185 MB of CIFAR-10 are decoded (no data root needed)
     (["--datasets", "cifar10", "--forget", "random:11"], "cifar10: --forget 'random:11': K must"),
     (["--datasets", "cifar100", "--forget", "100"], "out of range; this data set has classes 0..99"),

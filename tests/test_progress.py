@@ -59,7 +59,10 @@ def test_off_a_terminal_each_phase_is_one_line_with_its_duration(tiny_spec) -> N
     lines = buffer.getvalue().splitlines()
     assert any(re.fullmatch(r"smallcnn/synthetic seed 0: training original: \d+\.\d s", line)
                for line in lines), lines
-    assert re.fullmatch(r"estimated: about .* for 3 of 3 cells.*", lines[2]), lines
+    assert any(re.fullmatch(r"estimated: about .* for 3 of 3 cells.*", line) for line in lines), lines
+    # after every cell, the grid's pace (a log gets no bar)
+    assert re.fullmatch(r"grid: 3/3 cells \(\d+ s so far; about 0 s left at this pace\)",
+                        [line for line in lines if line.startswith("grid: ")][-1]), lines
     assert any(re.fullmatch(r".*: unsir \(metrics\): \d+\.\d s", line) for line in lines)
     tiny_spec_lines = len(lines)
     buffer.truncate(0)

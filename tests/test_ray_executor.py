@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import sqlite3
 
 import pytest
@@ -109,3 +110,24 @@ def test_without_a_shared_cache_checkpoints_come_back_to_the_driver(grid) -> Non
     kinds = sorted(kind for kind, _, _, _ in result["checkpoints"])
     assert kinds == ["original", "retrain"]
     assert len(result["rows"]) == 4
+
+
+def test_ray_groups_report_their_phases_to_the_driver(grid, tmp_path) -> None:
+    """Issue 24: a Ray run printed only "1 group(s) on Ray: 25.2 s"; now every phase a worker
+    finishes is a line on the driver, naming its group."""
+    import io
+
+    from rich.console import Console
+
+    from benchmark.harness.progress import Reporter
+
+    grid.seeds = [0]
+    remote = dataclasses.replace(grid, results=str(tmp_path / "ray.sqlite"),
+                                 cache_dir=str(tmp_path / "cache"), executor="ray")
+    buffer = io.StringIO()
+    run(remote, Reporter.rich(Console(file=buffer, force_terminal=False, width=80)))
+    lines = buffer.getvalue().splitlines()
+    assert any(re.fullmatch(r"ray: smallcnn/synthetic seed 0: training original: \d+\.\d s", line)
+               for line in lines), lines
+    assert any(re.fullmatch(r"ray: .*: unsir \(metrics\): \d+\.\d s", line) for line in lines)
+    assert any(re.fullmatch(r"1 group on Ray: \d+\.\d s", line) for line in lines)

@@ -32,8 +32,9 @@ def test_a_gpu_preset_on_a_cpu_warns_with_an_estimate(tiny_spec) -> None:
 
 def test_a_weak_original_is_flagged_on_every_row(tiny_spec) -> None:
     tiny_spec.methods = ["unsir"]
-    # A vanishing step: the original stays at chance (zero epochs is refused as a recipe).
-    tiny_spec.train = TrainRecipe(epochs=1, lr=1e-12)
+    # A vanishing step: the original stays at chance (zero epochs is refused as a recipe, and
+    # so are fewer than 5 one-cycle steps: batches of 64 give 10).
+    tiny_spec.train = TrainRecipe(epochs=1, lr=1e-12, batch_size=64)
     reporter = Warned()
     rows = run(tiny_spec, reporter)
     assert all(any(w.startswith("weak original") for w in row["warnings"]) for row in rows)

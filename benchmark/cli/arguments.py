@@ -14,8 +14,11 @@ from benchmark.core.errors import UserError
 from benchmark.core.seeding import check_seed
 from benchmark.harness.spec import RunArgs
 
-FORGET_HELP = ("forget set: 3 | 0,2 | random:K[:SEED] | each | subclass:NAME | samples:P%[:SEED] "
-               "(repeatable; default: the preset's)")
+# argparse formats help with %: a literal percent sign is %%.
+FORGET_HELP = ("forget set (repeatable; default: the preset's): 3 (one class), 0,2 (classes "
+               "together), random:K[:SEED] (K classes drawn with SEED, 0 if left out), each (every "
+               "class alone), subclass:NAME (one fine class of a data set with superclasses, e.g. "
+               "cifar20), samples:P%%[:SEED] (a random P %% of the training samples)")
 
 
 def csv_list(text: str) -> list[str]:
@@ -64,6 +67,13 @@ def add_selection_flags(parser: argparse.ArgumentParser, methods_help: str) -> N
                         "data.key=value or engine.key=value (repeatable)")
 
 
+def add_db_flag(parser: argparse.ArgumentParser, default: str | None, help: str) -> None:
+    """``--db`` on every command that reads or writes a results database (``--results``, the
+    name ``run`` and ``tune`` had first, stays as an alias)."""
+    parser.add_argument("--db", "--results", dest="db", default=default, metavar="PATH.sqlite",
+                        help=help)
+
+
 def run_args(args: argparse.Namespace) -> RunArgs:
     """The RunArgs of parsed flags; flags a command does not declare count as not given."""
     given = vars(args)
@@ -72,8 +82,8 @@ def run_args(args: argparse.Namespace) -> RunArgs:
         methods=given.get("methods"), models=given.get("models"),
         datasets=given.get("datasets"), forget=given.get("forget"), seeds=given.get("seeds"),
         device=given.get("device"), data_root=given.get("data_root"),
-        results=given.get("results"), cache_dir=given.get("cache_dir"),
+        results=given.get("db"), cache_dir=given.get("cache_dir"),
         executor=given.get("executor"), ray_address=given.get("ray_address"),
         settings=tuple(given.get("settings") or ()), tuned=tuple(given.get("tuned") or ()),
         threads=given.get("threads"), rerun=bool(given.get("rerun")),
-        save_models=bool(given.get("save_models")))
+        save_models=bool(given.get("save_models")), fail_fast=bool(given.get("fail_fast")))

@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 
 import pandas as pd
-from rich.console import Console
 from rich.table import Table
 
 from benchmark.claims import NO_DATA, PASS, ClaimResult, evaluate_claims, load_claims, results_for
+from benchmark.claims.fit import fit_claim
+from benchmark.claims.results import plan_for_run
+from benchmark.cli.fit import print_table
+from benchmark.harness.plan import Plan
 from benchmark.harness.schema import STATUS_FAILED
 
 
@@ -45,21 +48,62 @@ def failed_cells(frame: pd.DataFrame) -> list[str]:
             f"{r.error}" for r in failed.itertuples()]
 
 
+def fit_table(claims: list, frame: pd.DataFrame) -> Table:
+    """Per claim: its value on each seed, its threshold, and the threshold fitted for a new
+    seed (benchmark.claims.fit); "tighter than the fit" marks a claim likely to fail on one."""
+    table = Table(title="Thresholds fitted to predict a new seed (one-sided 95 % prediction interval)")
+    for column, justify in (("claim", "left"), ("per seed", "left"), ("threshold", "right"),
+                            ("fitted", "right"), ("", "left")):
+        table.add_column(column, justify=justify)
+    for claim in claims:
+        fit = fit_claim(claim, frame)
+        values = ", ".join(f"{seed}: {_number(v)}" for seed, v in fit.values.items()) or "-"
+        table.add_row(claim.name, values, claim.threshold(),
+                      "-" if fit.threshold is None else f"{claim.op} {fit.threshold:g}",
+                      "tighter than the fit" if fit.stricter_than_fit else fit.why)
+    return table
+
+
+def run_summary(source: str, plan: Plan) -> str:
+    """What ``check`` is about to run and where it stores, said before it trains anything."""
+    cells = len(plan.datasets) * len(plan.models) * len(plan.seeds)
+    return (f"check: claims {source} run preset {plan.preset!r} ({', '.join(plan.methods)}; "
+            f"{', '.join(plan.models)} on {', '.join(plan.datasets)}; forget "
+            f"{' and '.join(plan.forget)}; seeds {', '.join(map(str, plan.seeds))}: {cells} "
+            f"group{'' if cells == 1 else 's'} of an original, its gold retrains and each "
+            f"method) into {plan.results}; "
+            "rows stored there are reused (--rerun re-measures; --db checks a database without "
+            "running; --dry-run lists the cells)")
+
+
 def command_check(args: argparse.Namespace) -> int:
     """Exit 0 when every claim passes; 1 when any fails or has no data."""
     claimset = load_claims(args.claims)
+    if not getattr(args, "db", None) and claimset.run is not None:
+        plan = plan_for_run(claimset, getattr(args, "device", None),
+                            getattr(args, "data_root", None), bool(getattr(args, "rerun", False)))
+        if getattr(args, "dry_run", False):
+            from benchmark.harness.dry_run import dry_run_lines
+
+            print("\n".join([run_summary(claimset.source, plan), *dry_run_lines(plan)]))
+            return 0
+        print(run_summary(claimset.source, plan))
+    elif getattr(args, "dry_run", False):
+        print(f"dry run: claims {claimset.source} are checked against {args.db}; nothing runs")
+        return 0
     frame = results_for(claimset, getattr(args, "db", None), getattr(args, "device", None),
                         getattr(args, "data_root", None), bool(getattr(args, "quiet", False)),
                         bool(getattr(args, "rerun", False)))
     results = evaluate_claims(claimset.claims, frame)
-    console = Console(width=None if Console().is_terminal else 160)
-    console.print(claims_table(results, f"Claims: {claimset.source}"))
+    console = print_table(claims_table(results, f"Claims: {claimset.source}"))
     for result in results:  # why a claim has no data, or which rows it left out
         if result.why:
             label = "no data" if result.verdict == NO_DATA else "note"
             console.print(f"{label} ({result.claim.name}): {result.why}", highlight=False)
     for line in failed_cells(frame):  # failures are never silently counted as "no data"
         console.print(line, highlight=False, markup=False)
+    if getattr(args, "fit", False):
+        print_table(fit_table(claimset.claims, frame), console)
     passed = sum(r.verdict == PASS for r in results)
     failed = sum(r.verdict == "FAIL" for r in results)
     missing = sum(r.verdict == NO_DATA for r in results)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from rich.console import Console
 from rich.table import Table
 
+from benchmark.cli.fit import print_table
 from benchmark.harness.settings import preset_names
 from benchmark.models import MODELS
 from datasets import DATASETS
@@ -16,7 +16,6 @@ from methods import import_builtins as import_methods
 def command_list() -> int:
     import_methods()
     import_datasets()
-    console = Console()
     methods = Table(title="methods")
     for column in ("name", "data access", "zero-glance", "scenarios", "paper"):
         methods.add_column(column)
@@ -25,7 +24,7 @@ def command_list() -> int:
         methods.add_row(name, ", ".join(sorted(a.value for a in cls.needs)),
                         "yes" if cls.zero_glance() else "",
                         ", ".join(sorted(s.value for s in cls.scenarios)), cls.paper)
-    console.print(methods)
+    console = print_table(methods)
     console.print("models: " + ", ".join(MODELS.names()) + ", timm:<any timm model name>")
     console.print("data sets: " + ", ".join(DATASETS.names()))
     console.print("presets: " + ", ".join(preset_names()))

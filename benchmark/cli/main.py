@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from benchmark.cli.arguments import add_selection_flags
+from benchmark.cli.arguments import add_db_flag, add_selection_flags
 from benchmark.cli.tune import add_tune_parser
 from benchmark.core.errors import UserError
 from benchmark.harness.spec import DEFAULT_RESULTS, EXECUTORS
@@ -31,6 +31,15 @@ class DefaultsFormatter(argparse.HelpFormatter):
         return f"{text} (default: %(default)s)"
 
 
+DEFAULT_REPORT = "report"  # README's "report --out report" and .gitignore's report/
+DEFAULT_CLAIMS_RESULTS = "results/claims.sqlite"  # = benchmark.claims.results' (not imported:
+# that module pulls in pandas; tests/test_cli_dayone.py checks the two agree)
+CHECK_HELP = ("check speed/accuracy claims; exit 1 if any fails. Without --db it first runs "
+              "the claim set's [run] (it trains: the default claims run 12 methods on 3 seeds of "
+              f"the default preset, about a minute a seed on the CPU) into {DEFAULT_CLAIMS_RESULTS}, "
+              "reusing rows stored there; --dry-run lists those cells")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="python -m benchmark", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
@@ -43,14 +52,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = command("run", "train/load originals, unlearn with each method, store metrics")
     add_selection_flags(run, "comma list, e.g. unsir,fisher,retrain, or all (default: the preset's)")
-    run.add_argument("--results", help=f"SQLite results file (default: {DEFAULT_RESULTS})")
+    add_db_flag(run, default=None, help=f"SQLite results file to write (default: {DEFAULT_RESULTS})")
     run.add_argument("--tuned", action="append", metavar="NAME",
-                     help="apply a tuned file's [best] settings (from `tune`): a shipped name "
+                     help="apply a tuned file's [best] settings (from 'tune'): a shipped name "
                      "like default/unsir-smallcnn-digits, a shipped folder like default, a .toml "
                      "path or a folder of them (repeatable; --set still wins)")
     run.add_argument("--rerun", action="store_true", help="re-measure cells already stored")
+    run.add_argument("--dry-run", action="store_true",
+                     help="list the cells, which are already stored and which reference models "
+                     "are cached; loads the data, trains and stores nothing")
+    run.add_argument("--fail-fast", action="store_true",
+                     help="stop at the first failed cell or weak original (test accuracy below "
+                     "3x chance), exit 1; stored rows stay")
     run.add_argument("--save-models", action="store_true",
-                     help="keep each unlearned model's weights (for GradCAM in `report`)")
+                     help="keep each unlearned model's weights (for GradCAM in 'report')")
     run.add_argument("--threads", type=int, metavar="N",
                      help="intra-op CPU threads (default: 1 for small models, else the free cores)")
     run.add_argument("--executor", choices=EXECUTORS,
@@ -63,19 +78,27 @@ def build_parser() -> argparse.ArgumentParser:
     command("list", "list methods, models, data sets and presets")
 
     report = command("report", "figures and tables from a results database")
-    report.add_argument("--db", default=DEFAULT_RESULTS, help="results database")
-    report.add_argument("--out", default="reports-out", help="output folder")
+    add_db_flag(report, default=DEFAULT_RESULTS, help="results database to read")
+    report.add_argument("--out", default=DEFAULT_REPORT, help="output folder")
 
-    check = command("check", "check speed/accuracy claims; exit 1 if any fails")
+    check = command("check", CHECK_HELP)
     check.add_argument("--claims", default="default", help="shipped claims name or path to a .toml")
-    check.add_argument("--db", help="read results from this database instead of running")
+    add_db_flag(check, default=None,
+                help="check the rows of this database instead of running the claim set's [run] "
+                f"(default: run it, storing into {DEFAULT_CLAIMS_RESULTS})")
     check.add_argument("--device", help="device for the runs the claims need")
     check.add_argument("--data-root", help="data folder or archive")
     check.add_argument("--rerun", action="store_true",
                        help="re-measure the claims' cells instead of reusing stored rows")
+    check.add_argument("--fit", action="store_true",
+                       help="also print, per claim, its value on each seed and the threshold "
+                       "fitted to predict a new seed (a one-sided 95 %% prediction interval)")
+    check.add_argument("--dry-run", action="store_true",
+                       help="list the cells the claim set's run would measure and what is "
+                       "stored or cached; trains and checks nothing")
 
     export = command("export", "write the results as one flat file (one column per scalar)")
-    export.add_argument("--db", default=DEFAULT_RESULTS, help="results database")
+    add_db_flag(export, default=DEFAULT_RESULTS, help="results database to read")
     export.add_argument("--format", choices=("csv", "parquet"), default="csv", help="file format")
     export.add_argument("--out", help="output file (default: the database's name with the format's suffix)")
     export.add_argument("--layers", action="store_true", help="add one column per layer's weight distance")
@@ -138,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
             return command_check(args)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
+        return getattr(error, "exit_code", 2)
     except KeyboardInterrupt:
         print("interrupted: finished rows are stored; run the same command again to resume",
               file=sys.stderr)

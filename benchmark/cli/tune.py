@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from benchmark.cli.arguments import add_selection_flags, one_seed, run_args
+from benchmark.cli.arguments import add_db_flag, add_selection_flags, one_seed, run_args
 
 
 def _fraction(text: str) -> float:
@@ -47,7 +47,7 @@ def add_tune_parser(tune: argparse.ArgumentParser) -> None:
                       help="share of each class's training samples held out for validation")
     tune.add_argument("--val-seed", type=one_seed, default=0, help="seed of the validation split (default: 0)")
     tune.add_argument("--out", default=DEFAULT_OUT, help="folder for the tuned files")
-    tune.add_argument("--results", default=DEFAULT_RESULTS, help="SQLite database of the trials' rows")
+    add_db_flag(tune, default=DEFAULT_RESULTS, help="SQLite database of the trials' rows")
     tune.add_argument("--quiet", action="store_true", help="no line per trial")
 
 

@@ -16,3 +16,10 @@ class UnknownNameError(UserError, KeyError):
 
 class DataAccessError(PermissionError):
     """A method asked for data it did not declare in its ``needs`` (a bug in the method)."""
+
+
+class RunStopped(UserError):
+    """A run stopped on purpose after work began (``--fail-fast``), or whose every cell
+    failed: the CLI prints its one line and exits with status 1, not the 2 of bad input."""
+
+    exit_code = 1

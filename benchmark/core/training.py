@@ -27,6 +27,11 @@ from benchmark.core.tensors import (
 
 OptimizerName = Literal["sgd", "adam"]
 ScheduleName = Literal["constant", "onecycle", "cosine", "plateau"]
+ONECYCLE_WARMUP = 0.25  # the share of one-cycle's steps spent warming up
+# One-cycle's warm-up ends at step ONECYCLE_WARMUP * total - 1; at or below step 0 (4 steps
+# or fewer) torch divides by zero. The harness refuses such recipes before training
+# (benchmark.harness.trainable); the loop says so too, for a method's own recipe.
+MIN_ONECYCLE_STEPS = 5
 
 
 @dataclass(frozen=True)
@@ -162,8 +167,12 @@ def _schedule(optimizer: torch.optim.Optimizer, recipe: TrainRecipe, steps_per_e
             optimizer, factor=recipe.plateau_factor, patience=recipe.plateau_patience
         )
     if recipe.schedule == "onecycle":
+        if total_steps < MIN_ONECYCLE_STEPS:
+            raise ValueError(f"the one-cycle schedule needs at least {MIN_ONECYCLE_STEPS} optimizer "
+                             f"steps, not {total_steps} ({recipe.epochs} epoch(s) of "
+                             f"{steps_per_epoch} batch(es)); train longer or on smaller batches")
         scheduler = torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=recipe.lr, total_steps=total_steps, pct_start=0.25,
+            optimizer, max_lr=recipe.lr, total_steps=total_steps, pct_start=ONECYCLE_WARMUP,
             anneal_strategy="linear", cycle_momentum=False,
         )
     elif recipe.schedule == "cosine":

@@ -20,6 +20,7 @@ from torch import nn
 
 from benchmark import metrics as M
 from benchmark.core.engine import Engine
+from benchmark.core.progress import progress
 from benchmark.core.scenarios import Scenario
 from benchmark.core.tensors import LabelledImages, Normalizer, balanced_subset
 from benchmark.core.training import predict_logits
@@ -94,7 +95,18 @@ class Evaluator:
                 "retain_acc": M.accuracy(logits[~forgotten], labels[~forgotten]),
                 "overall_acc": M.accuracy(logits, labels)}
 
+    def stages(self) -> list[str]:
+        """The metric stages :meth:`evaluate` reports as its steps (the bar shows ``2/4 mia``)."""
+        return ["predictions", "distances", *(["membership inference"] if self.options.mia else []),
+                *(["relearn"] if self.options.relearn and self.eval_on_test else [])]
+
     def evaluate(self, model: nn.Module) -> dict[str, Any]:
+        stages = self.stages()
+
+        def stage(name: str) -> None:  # ``done`` of ``total`` stages finished, the next named
+            progress(stages.index(name), len(stages), name)
+
+        stage("predictions")
         data = self.data
         if model is self.original:  # the original's row: its logits are already known
             train_logits, test_logits = self.original_logits.train, self.original_logits.test
@@ -110,6 +122,7 @@ class Evaluator:
             result[f"overall_acc_{split}"] = accuracies["overall_acc"]
         result["test_acc"] = result.pop("overall_acc_test")
 
+        stage("distances")
         result["layer_distance"] = M.layer_distances(model, self.original)
         result.update(M.weight_distance_summary(model, self.original))
         forget_logits = test_logits[self.forget_test] if self.eval_on_test else \
@@ -121,6 +134,7 @@ class Evaluator:
         if self._random_forget_train is not None:
             result.update(M.zrf_score(train_logits[self.forget_train], self._random_forget_train))
         if self.options.mia:
+            stage("membership inference")
             retain_train = ~self.forget_train
             result.update(M.membership_inference(
                 train_logits[retain_train], data.train_y[retain_train],
@@ -129,9 +143,11 @@ class Evaluator:
                 seed=self.seed,
             ))
         if self.options.relearn and self.eval_on_test:
+            stage("relearn")
             result.update(M.relearn_time(
                 model, self.relearn_set, self.forget_eval, self.relearn_threshold, self.engine,
                 self.normalizer, max_epochs=self.options.relearn_max_epochs,
                 lr=self.options.relearn_lr, seed=self.seed,
             ))
+        progress(len(stages), len(stages), "done")
         return result

@@ -39,6 +39,9 @@ from benchmark.harness.prechecks import (
 )
 from benchmark.harness.settings import Settled, settle, settle_args
 from benchmark.harness.spec import CellSpec, RunArgs, RunSpec
+from benchmark.harness.trainable import check_declared
+from datasets import DATASETS
+from datasets.base import declared_classes
 from methods import UnlearningMethod
 
 
@@ -80,6 +83,7 @@ class Plan:
     ray_address: str | None = None
     rerun: bool = False
     save_models: bool = False
+    fail_fast: bool = False  # stop at the first failed cell or weak original (runner)
     notes: tuple[str, ...] = ()  # worth printing before the run (e.g. a tuned file's preset)
 
     @property
@@ -156,6 +160,8 @@ def _plan(spec: RunSpec, settled: Settled, notes: tuple[str, ...]) -> Plan:
     """What needs more than one setting checked (before any data is read), and the plan."""
     methods, instances, recipes = settled.methods, settled.instances, settled.recipes
     check_recipes(recipes, bool(spec.train_by_model or spec.train_by_dataset))
+    check_declared(recipes, spec.data.train_per_class,
+                   {name: declared_classes(DATASETS.get(name)) for name in spec.datasets})
     if spec.metrics.population == 1:
         raise UserError("metrics.population=1: a population needs at least 2 models (32 or "
                         "more for a meaningful F; 0 switches the many-model tests off)")
@@ -180,4 +186,4 @@ def _plan(spec: RunSpec, settled: Settled, notes: tuple[str, ...]) -> Plan:
         results=spec.results, cache_root=cache_root, data_root=spec.data_root,
         tuned=FrozenDict(dict(spec.tuned)), preset=spec.preset, made_for=spec.made_for,
         executor=spec.executor, ray_address=spec.ray_address, rerun=spec.rerun,
-        save_models=spec.save_models, notes=notes)
+        save_models=spec.save_models, fail_fast=spec.fail_fast, notes=notes)

@@ -37,9 +37,9 @@ def check_run_paths(results: str, data_root: str | None, cache_root: Path) -> No
     """A results file on disk, and no output that is an input."""
     text = str(results).strip()
     if not text or text == ":memory:" or text.startswith("file:"):
-        raise UserError(f"--results {results!r} is not a file: the rows would be lost when "
+        raise UserError(f"--db {results!r} is not a file: the rows would be lost when "
                         "the run ends; give a file such as results/results.sqlite")
-    check_not_an_input(results, "--results", {"data root": data_root, "cache folder": cache_root})
+    check_not_an_input(results, "--db", {"data root": data_root, "cache folder": cache_root})
     check_not_an_input(cache_root, "--cache-dir", {"data root": data_root})
 
 

@@ -20,19 +20,20 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from rich.console import Console
 from rich.progress import (
     BarColumn,
-    MofNCompleteColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
-    TimeRemainingColumn,
 )
+from rich.text import Text
 
 from benchmark.core.progress import listening
 
@@ -52,6 +53,7 @@ class Reporter:
         self._heartbeat_s = heartbeat_s
         self._grid: TaskID | None = None
         self._held: list[str] | None = []  # lines before set_total; None once released
+        self._started = time.perf_counter()
 
     @classmethod
     def silent(cls) -> Reporter:
@@ -63,21 +65,24 @@ class Reporter:
         live = console.is_terminal
         progress = Progress(
             TextColumn("[progress.description]{task.description}"), BarColumn(),
-            MofNCompleteColumn(), TextColumn("{task.fields[note]}"), TimeElapsedColumn(),
-            TextColumn("eta"), TimeRemainingColumn(), console=console, transient=True,
-            disable=not live,
+            CountColumn(), TextColumn("{task.fields[note]}"), TimeElapsedColumn(),
+            PaceRemainingColumn(), console=console, transient=True, disable=not live,
         )
         return cls(progress, console, live, heartbeat_s)
 
     def start(self, total_cells: int | None = None) -> None:
         if self._progress is not None:
             self._progress.start()
-            self._grid = self._progress.add_task("grid cells", total=total_cells, note="")
+            self._grid = self._progress.add_task("grid cells", total=total_cells, note="",
+                                                 measured=0)
+            self._started = time.perf_counter()
 
     def set_total(self, total_cells: int) -> None:
         """The number of cells, once the grid is known (the data had to be loaded first)."""
         if self._progress is not None and self._grid is not None:
-            self._progress.update(self._grid, total=total_cells)
+            # The pace counts from here: loading data is not a cell's work.
+            self._progress.reset(self._grid, total=total_cells, measured=0, note="")
+        self._started = time.perf_counter()
         self._release()
 
     @contextlib.contextmanager
@@ -109,7 +114,15 @@ class Reporter:
 
     def advance(self, row: dict[str, Any]) -> None:
         if self._progress is not None and self._grid is not None:
-            self._progress.advance(self._grid)
+            task = self._progress.tasks[self._grid]
+            measured = task.fields.get("measured", 0) + 1
+            self._progress.update(self._grid, advance=1, measured=measured)
+            if not self._live:  # a log gets the grid's pace after every cell
+                elapsed = time.perf_counter() - self._started
+                left = pace_remaining(elapsed, measured, task.completed, task.total)
+                eta = f"; about {_minutes(left)} left at this pace" if left is not None else ""
+                total = f"/{task.total:g}" if task.total is not None else ""
+                self._line(f"grid: {task.completed:g}{total} cells ({_minutes(elapsed)} so far{eta})")
 
     def skip(self, count: int, what: str) -> None:
         if self._progress is not None and self._grid is not None:
@@ -145,7 +158,74 @@ class Reporter:
         if self._held is not None:
             self._held.append(text)
             return
-        self._progress.console.print(text, highlight=False, markup=False)
+        # Off a terminal a line is never wrapped (rich's 80-column fallback broke lines
+        # mid-phrase, and grep with them).
+        self._progress.console.print(text, highlight=False, markup=False, soft_wrap=not self._live)
+
+
+class ForwardingReporter(Reporter):
+    """A Ray worker's reporter: each finished phase (with its duration), warning and note
+    becomes one line handed to ``send``, which carries it to the driver (the driver prints
+    it under the group's name; benchmark.harness.ray_executor)."""
+
+    def __init__(self, send: Callable[[str], None]) -> None:
+        super().__init__(None)
+        self._send = send
+
+    @contextlib.contextmanager
+    def phase(self, label: str) -> Iterator[None]:
+        start = time.perf_counter()
+        yield
+        self._forward(f"{label}: {time.perf_counter() - start:.1f} s")
+
+    def warn(self, text: str) -> None:
+        self._forward(f"warning: {text}")
+
+    def note(self, text: str) -> None:
+        self._forward(text)
+
+    def _forward(self, line: str) -> None:
+        try:
+            self._send(line)
+        except Exception:  # progress must never cost a group its results
+            log.debug("could not forward a progress line", exc_info=True)
+
+
+class CountColumn(ProgressColumn):
+    """``3/10``, or ``3`` when the total is unknown, or nothing before the first step
+    (rich's MofNCompleteColumn showed ``0/?`` on every phase that reports no steps)."""
+
+    def render(self, task: Task) -> Text:
+        if task.total is None:
+            return Text(f"{task.completed:g}" if task.completed else "")
+        return Text(f"{task.completed:g}/{task.total:g}")
+
+
+class PaceRemainingColumn(ProgressColumn):
+    """``eta 0:12:30`` from the mean pace so far: elapsed / steps done x steps left (the grid:
+    cells measured now, stored ones left out). rich's own column needs a step in its last 30 s
+    and stayed at ``-:--:--`` when cells take minutes."""
+
+    def render(self, task: Task) -> Text:
+        measured = task.fields.get("measured", task.completed)
+        left = pace_remaining(task.elapsed or 0.0, measured, task.completed, task.total)
+        if left is None:
+            return Text("")
+        seconds = int(left)
+        return Text(f"eta {seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}",
+                    style="progress.remaining")
+
+
+def pace_remaining(elapsed_s: float, measured: float, completed: float,
+                   total: float | None) -> float | None:
+    """Seconds left at the mean pace of the ``measured`` steps so far; None before the first."""
+    if total is None or measured <= 0 or elapsed_s <= 0:
+        return None
+    return elapsed_s / measured * max(total - completed, 0)
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
 
 
 def _step_line(label: str, done: int, total: int | None, note: str, elapsed_s: float) -> str:

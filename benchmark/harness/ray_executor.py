@@ -28,10 +28,17 @@ from benchmark.harness.grid import expand
 from benchmark.harness.group_run import GroupRun
 from benchmark.harness.jobs import Job, Sink, describe, failure_rows
 from benchmark.harness.plan import Plan
-from benchmark.harness.progress import Reporter
+from benchmark.harness.progress import ForwardingReporter, Reporter
 from datasets.base import ImageDataset
 
 MARKER_PREFIX = ".ray-shared-"
+LINE_POLL_S = 2.0  # how often the driver prints the phase lines its workers sent
+
+
+def _print_lines(lines: Any, reporter: Reporter) -> None:
+    """Print every phase line the workers have sent so far (each names its group)."""
+    while not lines.empty():
+        reporter.note(f"ray: {lines.get_nowait()}")
 
 
 class RecordingStore(ArtifactStore):
@@ -48,8 +55,11 @@ class RecordingStore(ArtifactStore):
 
 
 def run_group(plan: Plan, job_index: tuple[str, str, int], todo: set[str], marker: str,
-              data: dict[str, ImageDataset] | None) -> dict[str, Any]:
-    """The body of one Ray task: the rows of one group, and checkpoints if not shared."""
+              data: dict[str, ImageDataset] | None, lines: Any = None) -> dict[str, Any]:
+    """The body of one Ray task: the rows of one group, and checkpoints if not shared.
+
+    ``lines``: a Ray queue the group's phase lines go to, for the driver to print (None:
+    silent)."""
     model, dataset, seed = job_index
     one = plan.narrowed(models=[model], datasets=[dataset], seeds=[seed])
     (group,) = expand(one, data)
@@ -57,7 +67,8 @@ def run_group(plan: Plan, job_index: tuple[str, str, int], todo: set[str], marke
     folder = plan.checkpoint_dir if shared else Path(tempfile.mkdtemp(prefix="unlearn-ray-"))
     store = RecordingStore(folder)
     rows: list[dict[str, Any]] = []
-    GroupRun(one, group, store, rows.append, Reporter.silent()).run(one.cells(group), todo)
+    reporter = Reporter.silent() if lines is None else ForwardingReporter(lines.put_nowait)
+    GroupRun(one, group, store, rows.append, reporter).run(one.cells(group), todo)
     return {"rows": rows, "checkpoints": [] if shared else store.saved, "folder": str(folder)}
 
 
@@ -91,15 +102,22 @@ class RayExecutor:
         resources = {"num_gpus": 1} if plan.engine.device.type == "cuda" else \
             {"num_cpus": max(1, plan.engine_options.threads)}
         task = ray.remote(run_group).options(max_retries=0, **resources)
+        from ray.util.queue import Queue
+
+        lines = Queue(actor_options={"num_cpus": 0})  # the workers' phase lines, to print here
         pending = {task.remote(plan, (j.group.model, j.group.dataset, j.group.seed), j.todo,
-                               marker, data): j for j in jobs}
+                               marker, data, lines): j for j in jobs}
         try:
-            with reporter.phase(f"{len(jobs)} group(s) on Ray"):
+            with reporter.phase(f"{len(jobs)} group{'' if len(jobs) == 1 else 's'} on Ray"):
                 while pending:
-                    done, _ = ray.wait(list(pending), num_returns=1)
-                    job = pending.pop(done[0])
-                    self._collect(ray, done[0], plan, job, artifacts, sink)
+                    done, _ = ray.wait(list(pending), num_returns=1, timeout=LINE_POLL_S)
+                    _print_lines(lines, reporter)
+                    if done:
+                        job = pending.pop(done[0])
+                        self._collect(ray, done[0], plan, job, artifacts, sink)
+                _print_lines(lines, reporter)
         finally:
+            lines.shutdown()
             marker_path.unlink(missing_ok=True)
             for ref in pending:  # a stopped driver: unfinished groups are redone next time
                 ray.cancel(ref, force=True)

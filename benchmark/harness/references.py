@@ -21,7 +21,8 @@ from benchmark.core.hashing import stable_hash
 from benchmark.core.roles import GOLD_METHOD, Role
 from benchmark.core.tensors import LabelledImages
 from benchmark.core.training import train_with_recipe
-from benchmark.harness.grid import GroupContext
+from benchmark.harness.grid import Group, GroupContext
+from benchmark.harness.plan import Plan
 from benchmark.harness.requests import request_in
 from benchmark.harness.timing import warm_up
 from benchmark.harness.unlearning import non_finite, timed_unlearn
@@ -48,12 +49,24 @@ class Reference:
 
 
 def _key_parts(ctx: GroupContext) -> dict[str, Any]:
-    plan, group = ctx.plan, ctx.group
+    return key_parts(ctx.plan, ctx.group)
+
+
+def key_parts(plan: Plan, group: Group) -> dict[str, Any]:
+    """What the original's cache key hashes (the gold's adds its forget set and config)."""
     return {"model": group.model, "kwargs": dict(plan.model_kwargs.get(group.model, {})),
             "dataset": group.dataset, "data_fingerprint": group.data_fingerprint,
-            "seed": group.seed, "recipe": ctx.recipe, "data": plan.data,
-            "code": TRAINING_CODE_VERSION, "device": ctx.engine.device.type,
-            "precision": ctx.engine.precision, "channels_last": ctx.engine.channels_last}
+            "seed": group.seed, "recipe": plan.recipe(group.model, group.dataset),
+            "data": plan.data, "code": TRAINING_CODE_VERSION, "device": plan.engine.device.type,
+            "precision": plan.engine.precision, "channels_last": plan.engine.channels_last}
+
+
+def reference_keys(plan: Plan, group: Group, forget: ForgetSet) -> dict[str, str]:
+    """``{"original": key, "retrain": key}``: the cache keys of a forget set's references,
+    known without training (``run --dry-run`` shows which are cached)."""
+    parts = key_parts(plan, group)
+    gold = parts | {"forget": forget, "config": plan.method(GOLD_METHOD).config}
+    return {Role.ORIGINAL.value: stable_hash(parts), Role.GOLD.value: stable_hash(gold)}
 
 
 def _load(store: ArtifactStore, kind: str, key: str, model: nn.Module) -> dict[str, Any] | None:
@@ -72,7 +85,7 @@ def _load(store: ArtifactStore, kind: str, key: str, model: nn.Module) -> dict[s
 def original_model(ctx: GroupContext) -> Reference:
     """The group's original (trained on every class), loaded from the cache or trained."""
     store, engine, group, recipe = ctx.artifacts, ctx.engine, ctx.group, ctx.recipe
-    kind, key = Role.ORIGINAL.value, stable_hash(_key_parts(ctx))
+    kind, key = Role.ORIGINAL.value, stable_hash(_key_parts(ctx))  # = reference_keys(...)
     path = str(store.path(kind, key))
     model = engine.prepare(ctx.factory(0))
     meta = _load(store, kind, key, model)

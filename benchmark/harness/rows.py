@@ -61,7 +61,8 @@ def make_row(item: CellSpec, plan: Plan, data: ImageDataset, provenance: dict[st
         "zero_glance": int(zero_glance),
         "access": access,
         "spec": item.as_dict() | {"preset": plan.preset, "data_root": plan.data_root,
-                                  "tuned_from": plan.tuned.get(item.method)},
+                                  "tuned_from": plan.tuned.get(item.method),
+                                  "forget_names": forget_names(forget, data)},
         "hparams": to_jsonable(item.method_config),
         "metrics": {} if error else (metrics or {}),
         "timings": timings or {},
@@ -70,6 +71,15 @@ def make_row(item: CellSpec, plan: Plan, data: ImageDataset, provenance: dict[st
         "error": error,
         "warnings": warnings or [],
     }
+
+
+def forget_names(forget, data: ImageDataset) -> list[str] | None:
+    """The forgotten classes' names (reports title panels with them); None for samples."""
+    if forget.scenario is Scenario.CLASSES and data.classes:
+        return [str(data.classes[c]) for c in forget.classes if c < len(data.classes)]
+    if forget.scenario is Scenario.SUBCLASS:
+        return [str(forget.subclass)]
+    return None
 
 
 def collapse_warning(metrics: dict[str, Any], num_classes: int) -> str | None:

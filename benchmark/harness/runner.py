@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchmark.core.artifacts import ArtifactStore
+from benchmark.core.errors import RunStopped
 from benchmark.harness.estimate import estimate
 from benchmark.harness.executors import executor_for
 from benchmark.harness.grid import Group, expand
@@ -25,6 +26,7 @@ from benchmark.harness.progress import Reporter
 from benchmark.harness.schema import STATUS_FAILED
 from benchmark.harness.spec import RunSpec
 from benchmark.harness.store import ResultStore
+from benchmark.harness.trainable import check_loaded
 from datasets.base import ImageDataset
 
 
@@ -38,8 +40,33 @@ class RunOutcome:
     failed: int = 0
 
     def summary(self) -> str:
-        text = f"{self.measured} rows measured, {self.skipped} already stored"
+        text = f"{_count(self.measured, 'row')} measured, {self.skipped} already stored"
         return text + (f", {self.failed} failed" if self.failed else "")
+
+    @property
+    def all_failed(self) -> bool:
+        """Every cell measured now failed (none measured: False; stored rows don't count)."""
+        return self.measured > 0 and self.failed == self.measured
+
+    def first_error(self) -> str | None:
+        """The error of the first failed row of this run, one line."""
+        for row in self.rows:
+            if row.get("status") == STATUS_FAILED and row.get("error"):
+                return " ".join(str(row["error"]).split())
+        return None
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def stop_reason(row: dict[str, Any]) -> str | None:
+    """Why ``--fail-fast`` stops at ``row``: a failed cell or a weak original; else None."""
+    where = f"{row['model']}/{row['dataset']} forget {row['forget']} seed {row['seed']}"
+    if row["status"] == STATUS_FAILED:
+        return f"{where} {row['method']} failed: {' '.join(str(row['error']).split())}"
+    weak = next((w for w in row.get("warnings") or () if w.startswith("weak original")), None)
+    return f"{where}: {weak}" if weak else None
 
 
 def run(plan: Plan | RunSpec, reporter: Reporter | None = None) -> list[dict[str, Any]]:
@@ -61,6 +88,7 @@ def run_grid(plan: Plan | RunSpec, reporter: Reporter | None = None,
     try:
         with reporter.phase("loading data sets"):
             groups = expand(plan, data)
+        check_loaded(groups, plan.recipe, plan.instances, reporter.note)
         check_free_space(plan, groups)
         if plan.metrics.population:
             reporter.note(population_cost(plan, groups))
@@ -122,6 +150,9 @@ def _run_groups(plan: Plan, groups: list[Group], artifacts: ArtifactStore, repor
             outcome.measured += 1
             outcome.failed += int(row["status"] == STATUS_FAILED)
             reporter.advance(row)
+            if plan.fail_fast and (reason := stop_reason(row)):
+                raise RunStopped(f"--fail-fast: stopped at {reason} (rows so far are stored; "
+                                 "run again without --fail-fast to go on)")
 
         executor_for(plan).run(plan, jobs, artifacts, sink, reporter, data)
     return outcome

@@ -95,6 +95,7 @@ def spec_from_args(args: RunArgs) -> tuple[RunSpec, list[str]]:
 
         notes = apply_tuned(spec, unique(list(args.tuned)))
     spec.rerun = args.rerun
+    spec.fail_fast = args.fail_fast
     spec.save_models = spec.save_models or args.save_models
     for section, values in _assignments(args.settings).items():
         apply_section(spec, section, values, from_flags=True)

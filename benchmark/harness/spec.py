@@ -50,6 +50,7 @@ class RunArgs:
     threads: int | None = None
     rerun: bool = False
     save_models: bool = False
+    fail_fast: bool = False  # stop at the first failed cell or weak original
     table: Mapping[str, Any] | None = None
 
 
@@ -80,6 +81,7 @@ class RunSpec:
     data: DataOptions = field(default_factory=DataOptions)
     engine: EngineOptions = field(default_factory=EngineOptions)
     rerun: bool = False
+    fail_fast: bool = False  # stop at the first failed cell or weak original
     # Keep each unlearned model's weights (for GradCAM in reports); originals are always cached.
     save_models: bool = False
     preset: str | None = None

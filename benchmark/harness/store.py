@@ -180,7 +180,7 @@ def _open_read_only(path: Path) -> sqlite3.Connection:
     if "results" not in tables:
         connection.close()
         what = f"it holds tables {', '.join(sorted(tables))}" if tables else "it is empty"
-        raise UserError(f"{path} holds no unlearning results ({what}); pass the --results file of a run")
+        raise UserError(f"{path} holds no unlearning results ({what}); pass the --db file of a run")
     return connection
 
 
@@ -219,7 +219,7 @@ def _open_for_writing(path: Path) -> sqlite3.Connection:
                 time.sleep(0.05)
                 continue
             raise StorageError(f"cannot write the results database {path} ({error}); "
-                               "give a writable --results file") from None
+                               "give a writable --db file") from None
         except sqlite3.DatabaseError as error:
             raise UserError(f"{path} is not a usable results database ({error})") from None
 
@@ -243,7 +243,7 @@ def _refuse_foreign(connection: sqlite3.Connection, path: Path) -> None:
     application_id = connection.execute("PRAGMA application_id").fetchone()[0]
     if tables and application_id != APPLICATION_ID and not _is_ours(connection, tables):
         raise UserError(f"{path} is not a results database of this suite (it holds tables "
-                        f"{', '.join(sorted(tables))}); give another --results file")
+                        f"{', '.join(sorted(tables))}); give another --db file")
 
 
 def _initialise(path: Path) -> sqlite3.Connection:
