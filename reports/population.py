@@ -80,7 +80,7 @@ def epsilon_figure(frame: pd.DataFrame, notes: list[str]) -> Figure:
                        "--set metrics.population=N)")
     settings = list(rows.dropna(subset=["forget_epsilons"]).groupby("setting"))
     labels, palette = label_palette(rows)
-    figure = Figure(figsize=(6.5, 3.6 * len(settings)), layout="constrained")
+    figure = Figure(figsize=(8.5, 3.6 * len(settings)), layout="constrained")
     for index, (title, setting) in enumerate(settings):
         axis = figure.add_subplot(len(settings), 1, index + 1)
         for method_label in labels:
@@ -100,7 +100,7 @@ def epsilon_figure(frame: pd.DataFrame, notes: list[str]) -> Figure:
         axis.set_xlabel(f"per-example epsilon (0: the populations cannot be told apart; "
                         f"{limit:g}: beyond the scored range, told apart)")
         axis.set_ylabel("share of forget examples")
-        axis.legend(fontsize=7, loc="lower right")
+        axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     notes.append("Further left is better: a method's curve on the retrain curve forgets as "
                  "retraining does, example by example.")
     return figure

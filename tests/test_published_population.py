@@ -35,3 +35,18 @@ def test_random_labels_look_forgotten_by_the_old_tests_but_not_by_f(frame) -> No
 def test_population_claims_pass_on_the_published_database(frame) -> None:
     results = evaluate_claims(load_claims("population-default").claims, frame)
     assert all(r.verdict == "PASS" for r in results), [(r.claim.name, r.verdict) for r in results]
+
+
+N64 = Path(__file__).resolve().parents[1] / "docs/results/population-default-n64/results.sqlite"
+
+
+def test_sixty_four_models_every_method_below_retrain_and_above_nothing() -> None:
+    """What docs/results/population-default-n64/README.md reads from its database."""
+    frame = load_dataframe(N64).set_index("method")
+    assert (frame["population"] == 64).all() and len(frame) == 13
+    floor = frame.loc["retrain", "forgetting_quality"]
+    methods = frame.drop(index=["original", "retrain"])
+    assert (methods["forgetting_quality"] < floor / 5).all()
+    assert methods["forgetting_quality"].idxmax() == "unsir"
+    assert frame.loc["original", "forgetting_quality"] == 0
+    assert frame.loc["retrain", "klom_forget"] < methods["klom_forget"].min()
