@@ -5,12 +5,13 @@ original or gold model already in the artifact store is loaded, not trained (the
 is the one ``references`` uses). When nothing is left the estimate says so and gives no time.
 
 Work is counted in images per pass: the original (epochs x training set), each gold retrain
-(epochs x retain set), each method's own passes from its config (``_METHOD_WORK``, or a
+(epochs x retain set), each method's own passes from its config (``method_work.METHOD_WORK``, or a
 method's optional ``estimated_work`` attribute, else one epoch over the retain set), and the
 metrics of each row (a forward pass over both splits, plus the relearn metric's fine-tuning
 at half its epoch cap: the typical value in docs/results/cifar10-cpu). A pass of N images at
 batch B costs ``ceil(N / B) * step_s + N * image_s``; a forward pass a third of that; one
-per-sample gradient (Fisher, SSD) 3 x forward FLOPs at ``PER_SAMPLE_FLOP_S``.
+per-sample gradient of torch.func's path (Fisher, SSD on CUDA or ``backend=func``) 3 x forward
+FLOPs at ``PER_SAMPLE_FLOP_S``; the CPU's layerwise path about a training step's cost.
 
 ``step_s`` and ``image_s`` come from a calibration of the group's own model on this device,
 at the thread count the run will take: one warm-up step at each of two small batch sizes,
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,7 @@ from benchmark.core.tensors import LabelledImages, Normalizer
 from benchmark.core.training import train_epoch
 from benchmark.harness.grid import Group, GroupContext
 from benchmark.harness.jobs import Job
+from benchmark.harness.method_work import METHOD_WORK, Sizes, one_epoch
 from benchmark.harness.plan import Plan
 from benchmark.harness.references import _key_parts  # the one definition of the cache key
 from benchmark.harness.threads import choose_threads
@@ -70,24 +72,6 @@ class Speed:
     def forward(self, images: float, batch: int) -> float:
         """Seconds of forward passes (no gradients): a third of a training pass."""
         return self.train(images, batch) / 3
-
-
-@dataclass(frozen=True)
-class Sizes:
-    """What a method's cost depends on: the split sizes of one forget set."""
-
-    n_train: int
-    n_retain: int
-    n_forget: int
-    n_classes: int
-    forget_classes: int
-    per_class: int  # training images of the smallest retained class
-    recipe: Any  # TrainRecipe
-
-
-# A pass: (images, batch, kind) with kind "train", "forward" or "per_sample".
-Pass = tuple[float, int, str]
-Work = Callable[[Any, Sizes], list[Pass]]
 
 
 @dataclass(frozen=True)
@@ -175,7 +159,7 @@ def _group_cost(plan: Plan, job: Job, speed: Speed, artifacts: ArtifactStore | N
         n_forget = int(forget_train.sum())
         sizes = Sizes(n_train, n_train - n_forget, n_forget, data.num_classes,
                       len(forget.forget_classes), _smallest_class(data, forget.forget_classes),
-                      recipe)
+                      recipe, cpu=plan.engine.device.type == "cpu")
         gold = plan.method(GOLD_METHOD)
         if _cached(plan, group, artifacts, Role.GOLD.value, {"forget": forget, "config": gold.config}):
             loaded += 1
@@ -217,7 +201,7 @@ def _cached(plan: Plan, group: Group, artifacts: ArtifactStore | None, kind: str
 
 
 def _method_seconds(method: Any, sizes: Sizes, speed: Speed) -> float:
-    work = getattr(type(method), "estimated_work", None) or _METHOD_WORK.get(method.name, _one_epoch)
+    work = getattr(type(method), "estimated_work", None) or METHOD_WORK.get(method.name, one_epoch)
     seconds = 0.0
     for images, batch, kind in work(method.config, sizes):
         if kind == "per_sample":  # one gradient per image (and class)
@@ -227,84 +211,6 @@ def _method_seconds(method: Any, sizes: Sizes, speed: Speed) -> float:
         else:
             seconds += speed.train(images, batch)
     return seconds
-
-
-# --- each built-in method's passes, from its config (names as registered) ---------------
-
-def _one_epoch(cfg: Any, s: Sizes) -> list[Pass]:
-    """A method the estimate does not know: one epoch over the retain set."""
-    return [(s.n_retain, getattr(cfg, "batch_size", 0) or s.recipe.batch_size, "train")]
-
-
-def _retrain(cfg: Any, s: Sizes) -> list[Pass]:
-    return [((cfg.epochs or s.recipe.epochs) * s.n_retain, s.recipe.batch_size, "train")]
-
-
-def _unsir(cfg: Any, s: Sizes) -> list[Pass]:
-    noise = s.forget_classes * cfg.noise_batch
-    subset = min(cfg.retain_per_class, s.per_class) * (s.n_classes - s.forget_classes)
-    return [(cfg.noise_steps * noise, noise, "train"),
-            (cfg.impair_epochs * (noise * cfg.noise_copies + subset), cfg.batch_size, "train"),
-            (cfg.repair_epochs * subset, cfg.batch_size, "train")]
-
-
-def _fisher(cfg: Any, s: Sizes) -> list[Pass]:
-    retained = s.n_classes - s.forget_classes
-    n = min(s.n_retain, cfg.subset_per_class * retained) if cfg.subset_per_class else s.n_retain
-    return [(n * s.n_classes, s.recipe.batch_size, "per_sample")]
-
-
-def _finetune(cfg: Any, s: Sizes) -> list[Pass]:
-    return [(cfg.epochs * s.n_retain, cfg.batch_size, "train")]
-
-
-def _neggrad(cfg: Any, s: Sizes) -> list[Pass]:
-    if getattr(cfg, "ascent_only", False):
-        return [(cfg.epochs * s.n_forget, cfg.forget_batch_size, "train")]
-    steps = math.ceil(s.n_retain / cfg.retain_batch_size)
-    return [(cfg.epochs * s.n_retain, cfg.retain_batch_size, "train"),
-            (cfg.epochs * steps * min(cfg.forget_batch_size, s.n_forget), cfg.forget_batch_size, "train")]
-
-
-def _scrub(cfg: Any, s: Sizes) -> list[Pass]:
-    return [(s.n_train, 256, "forward"),
-            (min(cfg.epochs, cfg.max_epochs) * s.n_forget, cfg.forget_batch_size, "train"),
-            (cfg.epochs * s.n_retain, cfg.retain_batch_size, "train")]
-
-
-def _bad_teacher(cfg: Any, s: Sizes) -> list[Pass]:
-    images = s.n_forget + int(cfg.retain_fraction * s.n_retain)
-    return [(images, 256, "forward"), (cfg.epochs * images, cfg.batch_size, "train")]
-
-
-def _random_label(cfg: Any, s: Sizes) -> list[Pass]:
-    return [(cfg.epochs * s.n_train, cfg.batch_size, "train")]
-
-
-def _salun(cfg: Any, s: Sizes) -> list[Pass]:
-    return [(s.n_forget, cfg.batch_size, "train"), (cfg.epochs * s.n_train, cfg.batch_size, "train")]
-
-
-def _l1_sparse(cfg: Any, s: Sizes) -> list[Pass]:
-    return [(cfg.epochs * s.n_retain, cfg.batch_size, "train")]
-
-
-def _boundary_shrink(cfg: Any, s: Sizes) -> list[Pass]:
-    return [(s.n_forget, cfg.batch_size, "train"), (cfg.epochs * s.n_forget, cfg.batch_size, "train")]
-
-
-def _ssd(cfg: Any, s: Sizes) -> list[Pass]:
-    if getattr(cfg, "quirk_minibatch_importance", False):
-        return [(s.n_train + s.n_forget, cfg.quirk_batch_size, "train")]
-    return [(s.n_train, s.recipe.batch_size, "per_sample")]  # empirical Fisher: one gradient a sample
-
-
-_METHOD_WORK: dict[str, Work] = {
-    "retrain": _retrain, "unsir": _unsir, "fisher": _fisher, "finetune": _finetune,
-    "neggrad": _neggrad, "scrub": _scrub, "bad_teacher": _bad_teacher,
-    "random_label": _random_label, "salun": _salun, "l1_sparse": _l1_sparse,
-    "boundary_shrink": _boundary_shrink, "ssd": _ssd,
-}
 
 
 # --- calibration ---------------------------------------------------------------------------
