@@ -3,7 +3,14 @@
 Method files import only :mod:`methods.api`, the plugin API a third-party method uses too.
 """
 
-from methods.api import METHODS, Access, MethodStyle, UnlearningMethod, UnlearnRequest
+from methods.api import (
+    METHODS,
+    Access,
+    ForgetSummary,
+    MethodStyle,
+    UnlearningMethod,
+    UnlearnRequest,
+)
 
 BUILTIN_MODULES = ("bad_teacher", "boundary_shrink", "finetune", "fisher", "l1_sparse", "neggrad",
                    "random_label", "retrain", "salun", "scrub", "ssd", "unsir")
@@ -22,5 +29,5 @@ def get_method(name: str) -> type[UnlearningMethod]:
     return METHODS.get(name)
 
 
-__all__ = ["METHODS", "Access", "MethodStyle", "UnlearnRequest", "UnlearningMethod",
-           "get_method", "import_builtins"]
+__all__ = ["METHODS", "Access", "ForgetSummary", "MethodStyle", "UnlearnRequest",
+           "UnlearningMethod", "get_method", "import_builtins"]

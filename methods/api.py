@@ -28,9 +28,9 @@ class's ``name``.
 
 What is here: the interface (``UnlearningMethod``, ``UnlearnRequest``, ``Access``,
 ``MethodStyle``, ``register_method``, ``METHODS``, ``Scenario``: what a method declares in
-``scenarios``), the shared fast trainer
-(``train_epoch``, ``train_with_recipe``, ``make_optimizer``, ``predict_logits``), batches on
-the device (``LabelledImages``, ``TiledImages``, ``Normalizer``, ``Augment``,
+``scenarios``, ``ForgetSummary``: what ``applicability`` is told about a forget set), the
+shared fast trainer (``train_epoch``, ``train_with_recipe``, ``make_optimizer``,
+``predict_logits``), batches on the device (``LabelledImages``, ``TiledImages``, ``Normalizer``, ``Augment``,
 ``balanced_subset``, ``class_mask``), ``Engine`` (device, precision), seeded generators, ``progress`` (report steps of long
 work: the harness shows them with an ETA),
 hyperparameter ranges (``setting``), search spaces for the tuner (``Float``, ``LogFloat``,
@@ -65,6 +65,7 @@ from benchmark.models import classifier_head
 from methods.interface import (
     METHODS,
     Access,
+    ForgetSummary,
     MethodStyle,
     SubsetProvider,
     UnlearningMethod,
@@ -74,7 +75,8 @@ from methods.interface import (
 
 __all__ = [
     "ALL_SCENARIOS", "METHODS", "Access", "Scenario", "Augment", "Choice", "DataAccessError",
-    "Engine", "Float", "Int", "LabelledImages", "LogFloat", "MethodStyle", "Normalizer", "Param",
+    "Engine", "Float", "ForgetSummary", "Int", "LabelledImages", "LogFloat", "MethodStyle",
+    "Normalizer", "Param",
     "SubsetProvider", "TiledImages", "TrainRecipe",
     "UnlearnRequest", "UnlearningMethod", "balanced_subset", "class_mask", "classifier_head",
     "derive_seed", "make_optimizer", "mean_loss", "predict_logits", "progress", "register_method",

@@ -90,6 +90,7 @@ class BadTeacher(UnlearningMethod):
     name = "bad_teacher"
     needs = frozenset({Access.RETAIN, Access.FORGET})
     scenarios = ALL_SCENARIOS  # uses the forget samples' own labels: any forget set
+    requires = "a fresh model of the architecture as its bad teacher"
     Config = BadTeacherConfig
     search_space = {
         "lr": LogFloat(3e-5, 1e-3,

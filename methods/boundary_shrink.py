@@ -136,6 +136,7 @@ class BoundaryShrink(UnlearningMethod):
     name = "boundary_shrink"
     needs = frozenset({Access.FORGET})
     scenarios = ALL_SCENARIOS  # works on the forget samples it is given: any forget set
+    requires = "a neighbour class for each forget sample (one FGSM step)"
     Config = BoundaryShrinkConfig
     search_space = {
         "lr": LogFloat(1e-5, 1e-2,

@@ -52,6 +52,7 @@ class Finetune(UnlearningMethod):
     name = "finetune"
     needs = frozenset({Access.RETAIN})
     scenarios = ALL_SCENARIOS  # defined for any set of samples
+    requires = "forgets only as far as a few epochs of drift take it"
     Config = FinetuneConfig
     search_space = {
         "epochs": Int(1, 10, source="ours: 1 to twice the default 5"),

@@ -180,6 +180,7 @@ class FisherForgetting(UnlearningMethod):
     name = "fisher"
     needs = frozenset({Access.RETAIN})
     scenarios = frozenset({Scenario.CLASSES})  # it zeroes the forget classes' head rows
+    requires = "class forgetting only; the whole retain set, cost grows with it"
     Config = FisherConfig
     search_space = {
         "alpha": LogFloat(1e-8, 1e-5,

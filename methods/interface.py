@@ -102,6 +102,22 @@ class UnlearnRequest:
 
 
 @dataclass(frozen=True)
+class ForgetSummary:
+    """What a method's :meth:`~UnlearningMethod.applicability` is told about a forget set,
+    counted on the loaded training split before any model is trained."""
+
+    scenario: Scenario
+    forget_samples: int  # training samples forgotten (D_f)
+    train_samples: int  # every training sample (D = D_r + D_f)
+    num_classes: int
+
+    @property
+    def fraction(self) -> float:
+        """|D_f| / |D|: the forget fraction f."""
+        return self.forget_samples / self.train_samples if self.train_samples else 0.0
+
+
+@dataclass(frozen=True)
 class MethodStyle:
     """How reports, tables and the console show a method: declared on the method itself."""
 
@@ -131,6 +147,9 @@ class UnlearningMethod(ABC):
     # True when the output does not depend on the request's seed (no random numbers): N
     # unlearning seeds would give N identical models (benchmark.harness.population).
     deterministic: ClassVar[bool] = False
+    # What the method needs to work, in a few words (``list`` and README's method table);
+    # a condition its settings can break is also checked by :meth:`applicability`.
+    requires: ClassVar[str] = ""
 
     def __init__(self, config: Any | None = None) -> None:
         self.config = config if config is not None else self.Config()
@@ -138,6 +157,12 @@ class UnlearningMethod(ABC):
     @abstractmethod
     def unlearn(self, model: nn.Module, request: UnlearnRequest) -> nn.Module:
         """Return the unlearned model (``model`` may be modified in place and returned)."""
+
+    def applicability(self, forget: ForgetSummary) -> str | None:
+        """Why this instance's settings cannot work on ``forget``, in one line; None when
+        they can (the default). The harness asks before any training and prints the
+        reason as a warning; the run goes on (the row shows what the settings did)."""
+        return None
 
     @classmethod
     def zero_glance(cls) -> bool:

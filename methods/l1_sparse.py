@@ -126,6 +126,7 @@ class L1Sparse(UnlearningMethod):
     name = "l1_sparse"
     needs = frozenset({Access.RETAIN})
     scenarios = ALL_SCENARIOS  # works on the forget samples it is given: any forget set
+    requires = "forgets only as far as sparse fine-tuning drifts"
     Config = L1SparseConfig
     search_space = {
         "lr": LogFloat(1e-3, 1e-1,

@@ -90,6 +90,7 @@ class NegGrad(UnlearningMethod):
     name = "neggrad"
     needs = frozenset({Access.RETAIN, Access.FORGET})
     scenarios = ALL_SCENARIOS  # uses the forget samples' own labels: any forget set
+    requires = "a retain weight (alpha) that keeps the ascent from collapsing the model"
     Config = NegGradConfig
     search_space = {
         "alpha": Float(0.8, 0.9999,

@@ -90,6 +90,7 @@ class RandomLabel(UnlearningMethod):
     name = "random_label"
     needs = frozenset({Access.RETAIN, Access.FORGET})
     scenarios = ALL_SCENARIOS  # uses the forget samples' own labels: any forget set
+    requires = "two classes or more (a wrong label for each forget sample)"
     Config = RandomLabelConfig
     search_space = {
         "lr": LogFloat(1e-5, 1e-2,

@@ -47,6 +47,7 @@ class Retrain(UnlearningMethod):
     name = "retrain"
     needs = frozenset({Access.RETAIN})
     scenarios = ALL_SCENARIOS  # defined for any set of samples
+    requires = "nothing but time: a full training on the retain set"
     Config = RetrainConfig
     paper = "Retraining from scratch (exact unlearning baseline)"
     # Near-black and dashed in line plots: the reference every method is judged by.

@@ -170,6 +170,7 @@ class Salun(UnlearningMethod):
     name = "salun"
     needs = frozenset({Access.FORGET, Access.RETAIN})
     scenarios = ALL_SCENARIOS  # works on the forget samples it is given: any forget set
+    requires = "the forget loss's gradients for its saliency mask"
     Config = SalunConfig
     search_space = {
         "lr": LogFloat(1e-3, 1e-1,

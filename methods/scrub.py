@@ -89,6 +89,7 @@ class Scrub(UnlearningMethod):
     name = "scrub"
     needs = frozenset({Access.RETAIN, Access.FORGET})
     scenarios = ALL_SCENARIOS  # uses the forget samples' own labels: any forget set
+    requires = "a learning rate that fits the original"
     Config = ScrubConfig
     search_space = {
         "lr": LogFloat(5e-4, 5e-2,

@@ -96,6 +96,7 @@ class Unsir(UnlearningMethod):
     name = "unsir"
     needs = frozenset({Access.RETAIN_SUBSET})
     scenarios = frozenset({Scenario.CLASSES})  # noise is learned for each forget class
+    requires = "class forgetting only; learning rates that fit the original's optimiser"
     Config = UnsirConfig
     # Tuned by `python -m benchmark tune` (the notebook's values are CIFAR-10's).
     search_space = {

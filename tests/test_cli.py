@@ -58,6 +58,7 @@ def test_list_shows_registered_names(capsys) -> None:
     out = capsys.readouterr().out
     for name in ("unsir", "fisher", "retrain", "finetune", "resnet18", "digits", "cifar20", "default"):
         assert name in out
+    assert "needs to work" in out and "alpha < 1/forget fraction" in out  # SSD's requires
 
 
 def test_results_path_that_is_a_folder(tmp_path, capsys) -> None:

@@ -7,10 +7,15 @@ from __future__ import annotations
 
 import copy
 
+import pytest
 import torch
 from torch import nn
 
+from benchmark.core.scenarios import Scenario
 from benchmark.core.tensors import LabelledImages
+from benchmark.harness.requests import build_request
+from datasets.forget_sets import ForgetSet
+from methods.api import ForgetSummary
 from methods.fisher_diagonal import fisher_diagonal
 from methods.ssd import (
     SelectiveSynapticDampening,
@@ -18,8 +23,9 @@ from methods.ssd import (
     _ordered_batches,
     dampen,
     minibatch_importance,
+    selection_limit,
 )
-from tests.helpers import CPU, normalizer, request_for, tiny_data
+from tests.helpers import CPU, RECIPE, new_model, normalizer, request_for, tiny_data
 
 
 def unlearned(original, data, forget, config: SsdConfig, seed: int = 0):
@@ -100,3 +106,51 @@ def test_dampening_rule() -> None:
     torch.testing.assert_close(layer.weight.detach(), expected)
     dampen(layer, forget, full, selection_weighting=5.0, dampening_constant=100.0)
     torch.testing.assert_close(layer.weight.detach(), expected)  # beta capped at 1
+
+
+@pytest.mark.parametrize("forget", [ForgetSet.of_classes((2,)), ForgetSet.of_classes((0, 2)),
+                                    ForgetSet(Scenario.SAMPLES, percent=10.0)],
+                         ids=["one class", "two classes", "random 10 %"])
+def test_importances_obey_the_bound_and_nothing_is_selected_at_one_over_f(data, original,
+                                                                           forget) -> None:
+    """I_D >= f I_f on SSD's own importances, so alpha >= 1/f selects no parameter (issue 22)."""
+    method = SelectiveSynapticDampening(SsdConfig())
+    request = build_request(method, data, forget, 0, CPU, RECIPE,
+                            lambda: new_model(data, 99), normalizer(data))
+    forget_importance, full_importance = method.importances(copy.deepcopy(original), request)
+    f = forget.size(data) / len(data.train_y)
+    for name in forget_importance:
+        # f I_f <= I_D up to float rounding: the ratio I_f / I_D never exceeds 1/f.
+        assert bool((f * forget_importance[name] <= full_importance[name] * (1 + 1e-5)).all()), name
+    limit = selection_limit(f)
+    largest = max(float((forget_importance[n] / full_importance[n]).nan_to_num(0).max())
+                  for n in forget_importance)
+    assert largest <= limit * (1 + 1e-5)
+    for alpha in (limit * (1 + 1e-5), 2 * limit):
+        selected = sum(int((forget_importance[n] > alpha * full_importance[n]).sum())
+                       for n in forget_importance)
+        assert selected == 0, alpha
+    # Below 1/f the same importances do select (the bound is the only thing in the way here).
+    assert sum(int((forget_importance[n] > 0.5 * limit * full_importance[n]).sum())
+               for n in forget_importance) > 0
+    # ... and applicability warns exactly from 1/f up, naming it.
+    summary = ForgetSummary(forget.scenario, forget.size(data), len(data.train_y), 10)
+    assert SelectiveSynapticDampening(SsdConfig(selection_weighting=0.99 * limit)) \
+        .applicability(summary) is None
+    warning = SelectiveSynapticDampening(SsdConfig(selection_weighting=limit)).applicability(summary)
+    assert warning is not None and f"1/f = {limit:.4g}" in warning
+
+
+def test_the_reference_estimator_is_not_warned_about() -> None:
+    summary = ForgetSummary(Scenario.CLASSES, 100, 1000, 10)
+    config = SsdConfig(selection_weighting=50.0, quirk_minibatch_importance=True)
+    assert SelectiveSynapticDampening(config).applicability(summary) is None
+
+
+@pytest.mark.parametrize("fraction", [0.1, 0.2, 0.01], ids=["class or 10 %", "two classes",
+                                                            "cifar20 sub-class"])
+def test_search_space_reaches_below_one_over_f_for_the_leaderboard(fraction) -> None:
+    """The tuner can reach selecting alphas in every leaderboard scenario (issue 22)."""
+    space = SelectiveSynapticDampening.search_space["selection_weighting"]
+    assert space.low < selection_limit(fraction)
+    assert space.low <= 0.5 * selection_limit(fraction)  # not only a sliver of it

@@ -39,3 +39,35 @@ def test_a_weak_original_is_flagged_on_every_row(tiny_spec) -> None:
     rows = run(tiny_spec, reporter)
     assert all(any(w.startswith("weak original") for w in row["warnings"]) for row in rows)
     assert any("weak original" in text for text in reporter.warnings)
+
+
+class Ordered(Warned):
+    """Warnings and phases in the order they happened."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[str] = []
+
+    def warn(self, text: str) -> None:
+        super().warn(text)
+        self.events.append(f"warning: {text}")
+
+    def phase(self, label: str):
+        self.events.append(f"phase: {label}")
+        return super().phase(label)
+
+
+def test_settings_a_method_says_cannot_work_are_warned_about_before_training(tiny_spec) -> None:
+    """SSD at alpha >= 1/f selects nothing (issue 22): one line, before any model trains."""
+    tiny_spec.methods = ["ssd"]
+    tiny_spec.forget = ["3", "0,2"]
+    tiny_spec.method_settings = {"ssd": {"selection_weighting": 8.0}}
+    reporter = Ordered()
+    run(tiny_spec, reporter)
+    warned = [w for w in reporter.warnings if w.startswith("ssd on synthetic")]
+    # one class of ten is f = 10 % (8 < 1/f = 10: fine); two classes f = 20 %, 1/f = 5
+    assert len(warned) == 1 and warned[0].startswith("ssd on synthetic forget 0,2: "
+                                                     "selection_weighting=8 selects no parameter")
+    assert "1/f = 5" in warned[0]
+    first_training = next(i for i, e in enumerate(reporter.events) if "training original" in e)
+    assert reporter.events.index(f"warning: {warned[0]}") < first_training

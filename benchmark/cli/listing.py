@@ -17,13 +17,13 @@ def command_list() -> int:
     import_methods()
     import_datasets()
     methods = Table(title="methods")
-    for column in ("name", "data access", "zero-glance", "scenarios", "paper"):
+    for column in ("name", "data access", "zero-glance", "scenarios", "needs to work", "paper"):
         methods.add_column(column)
     for name in METHODS.names():
         cls = METHODS.get(name)
         methods.add_row(name, ", ".join(sorted(a.value for a in cls.needs)),
                         "yes" if cls.zero_glance() else "",
-                        ", ".join(sorted(s.value for s in cls.scenarios)), cls.paper)
+                        ", ".join(sorted(s.value for s in cls.scenarios)), cls.requires, cls.paper)
     console = print_table(methods)
     console.print("models: " + ", ".join(MODELS.names()) + ", timm:<any timm model name>")
     console.print("data sets: " + ", ".join(DATASETS.names()))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from benchmark.harness.grid import expand
 from benchmark.harness.plan import Plan
+from benchmark.harness.prechecks import applicability_warnings
 from benchmark.harness.references import reference_keys
 from benchmark.harness.store import ResultStore
 from benchmark.harness.trainable import check_loaded
@@ -25,9 +26,11 @@ def dry_run_lines(plan: Plan, data: dict[str, ImageDataset] | None = None) -> li
     groups = expand(plan, data)
     notes: list[str] = []
     check_loaded(groups, plan.recipe, plan.instances, notes.append)  # refusals as in a run
+    warnings = applicability_warnings(groups, plan.instances)  # as a run warns
     stored = _stored_ids(plan, groups)
     lines = [f"dry run: results {plan.results}, cache {plan.checkpoint_dir} (nothing is trained "
-             "or written)", *(f"note: {note}" for note in notes)]
+             "or written)", *(f"note: {note}" for note in notes),
+             *(f"warning: {line}" for line in warnings)]
     to_measure = total = 0
     to_train: set[str] = set()
     for group in groups:

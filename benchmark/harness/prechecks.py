@@ -11,13 +11,18 @@ the checks that need more than one setting, or that were accepted silently befor
 - the settings of a method that is not in the run (``--set fisher.damping=abc`` without
   fisher) are checked like those of the methods that are;
 - a ``--ray-address`` answers (a TCP connect of a few seconds) before a database exists.
+
+:func:`applicability_warnings` runs on the loaded data instead (``runner.run_grid`` and
+``run --dry-run``, before any model is trained): each method instance is asked whether its
+settings can work on each forget set (``UnlearningMethod.applicability``, told the forget set's
+scenario and size); a reason is one warning line, and the run goes on.
 """
 
 from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from benchmark.core.errors import UserError
@@ -27,6 +32,7 @@ from datasets import DATASETS
 from datasets.base import declared_classes
 from datasets.imagefolder import DATA_ROOT_ENV
 from datasets.splits import parse_forget
+from methods import ForgetSummary, UnlearningMethod
 
 RAY_CONNECT_TIMEOUT_S = 5.0
 LOCAL_RAY_ADDRESSES = ("auto", "local")  # Ray finds (or starts) these itself
@@ -95,3 +101,24 @@ def check_ray_address(address: str) -> None:
         raise UserError(f"nothing answers at --ray-address {address} ({reason}); start the "
                         "cluster there (ray start --head) or leave --ray-address out to start "
                         "a local one") from None
+
+
+def applicability_warnings(groups: Iterable, instances: Mapping[str, UnlearningMethod]) -> list[str]:
+    """One line per (method, data set, forget set) whose settings cannot work there (see the
+    module docstring); a method not defined for a forget set's scenario is left to its
+    skipped row. Groups that differ only in model or seed share their lines."""
+    lines: list[str] = []
+    for group in groups:
+        train = len(group.data.train_y)
+        for forget in group.forget_sets:
+            summary = ForgetSummary(forget.scenario, forget.size(group.data), train,
+                                    group.data.num_classes)
+            for name in group.methods:
+                method = instances.get(name)
+                if method is None or forget.scenario not in type(method).scenarios:
+                    continue
+                reason = method.applicability(summary)
+                line = reason and f"{name} on {group.dataset} forget {forget.label}: {reason}"
+                if line and line not in lines:
+                    lines.append(line)
+    return lines

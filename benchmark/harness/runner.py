@@ -22,6 +22,7 @@ from benchmark.harness.jobs import Job
 from benchmark.harness.outputs import check_free_space, check_outputs
 from benchmark.harness.plan import Plan, plan_of
 from benchmark.harness.population import training_count
+from benchmark.harness.prechecks import applicability_warnings
 from benchmark.harness.progress import Reporter
 from benchmark.harness.schema import STATUS_FAILED
 from benchmark.harness.spec import RunSpec
@@ -75,11 +76,15 @@ def run(plan: Plan | RunSpec, reporter: Reporter | None = None) -> list[dict[str
 
 
 def run_grid(plan: Plan | RunSpec, reporter: Reporter | None = None,
-             data: dict[str, ImageDataset] | None = None) -> RunOutcome:
+             data: dict[str, ImageDataset] | None = None,
+             warn_inapplicable: bool = True) -> RunOutcome:
     """Run every cell of ``plan``; see the module docstring for what happens when.
 
     A RunSpec is resolved into its plan first (benchmark.harness.plan.plan_of). ``data``
-    supplies data sets by name instead of loading them (see ``grid.expand``).
+    supplies data sets by name instead of loading them (see ``grid.expand``). Settings a
+    method says cannot work on a forget set (``prechecks.applicability_warnings``) are
+    warned about before any training unless ``warn_inapplicable`` is False (a tuning trial:
+    the tuner draws such settings on purpose and scores what they do).
     """
     plan = plan if isinstance(plan, Plan) else plan_of(plan)
     reporter = reporter or Reporter.silent()
@@ -89,6 +94,9 @@ def run_grid(plan: Plan | RunSpec, reporter: Reporter | None = None,
         with reporter.phase("loading data sets"):
             groups = expand(plan, data)
         check_loaded(groups, plan.recipe, plan.instances, reporter.note)
+        if warn_inapplicable:
+            for line in applicability_warnings(groups, plan.instances):
+                reporter.warn(line)
         check_free_space(plan, groups)
         if plan.metrics.population:
             reporter.note(population_cost(plan, groups))

@@ -105,7 +105,7 @@ def run_study(base: Plan, method: str, view: ImageDataset, options: TuneOptions,
     def evaluate(trial: Any) -> float:
         params = {name: suggest(trial, name, param) for name, param in space.items()}
         rows = run_grid(trial_plan(base, method, params), Reporter.silent(),
-                        data={base.datasets[0]: view}).rows
+                        data={base.datasets[0]: view}, warn_inapplicable=False).rows
         result = objective.score_trial(trial.number, params, rows, method)
         results.append(result)
         on_trial(result)
