@@ -29,6 +29,7 @@ from typing import Any
 from benchmark.core.errors import UserError
 from benchmark.core.roles import GOLD_METHOD
 from benchmark.harness.schema import STATUS_OK, STATUS_SKIPPED
+from benchmark.metrics.tow import tow  # the objective of one cell (benchmark/metrics/tow.py)
 
 NAME = "tow_validation"
 DEFINITION = ("(1 - |forget_acc - gold forget_acc|) * (1 - |retain_acc - gold retain_acc|) on the "
@@ -69,11 +70,6 @@ def _accuracies(metrics: dict[str, Any]) -> tuple[float, float]:
     if forget is None:  # no validation sample is forgotten (random samples): ToW's forget set
         forget = metrics["forget_acc_train"]
     return float(forget), float(metrics["retain_acc_test"])
-
-
-def tow(forget: float, retain: float, gold_forget: float, gold_retain: float) -> float:
-    """The objective of one cell (see the module docstring)."""
-    return (1 - abs(forget - gold_forget)) * (1 - abs(retain - gold_retain))
 
 
 def score_trial(number: int, params: dict[str, Any], rows: list[dict[str, Any]],
