@@ -74,9 +74,9 @@ def prepare(frame: pd.DataFrame) -> pd.DataFrame:
     frame["method_colour"] = frame["method"].map(method_palette(methods))
     frame["method_marker"] = frame["method"].map(method_markers(methods))
     frame["combo"] = frame["model"].astype(str) + " / " + frame["dataset"].astype(str)
-    frame["setting"] = frame["combo"] + ", forget " + [
-        _forget_title(f, spec, d) for f, spec, d in zip(frame["forget"], _specs(frame),
-                                                        frame["dataset"], strict=True)]
+    frame["forget_title"] = [_forget_title(f, spec, d) for f, spec, d in
+                             zip(frame["forget"], _specs(frame), frame["dataset"], strict=True)]
+    frame["setting"] = frame["combo"] + ", forget " + frame["forget_title"]
     return frame
 
 

@@ -84,7 +84,7 @@ def _flat_header(table: Table) -> list[str]:
 
 
 def _numeric_text(text: str) -> bool:
-    return text[:1].isdigit() or text.startswith(("-", "<", MISSING, "never", "≥"))
+    return text[:1].isdigit() or text.startswith(("-", "+", "<", MISSING, "never", "≥"))
 
 
 def to_markdown(table: Table) -> str:

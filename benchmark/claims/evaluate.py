@@ -30,9 +30,12 @@ OPS: dict[str, Callable[[float, float], bool]] = {
 AGGREGATES = ("mean", "median", "min", "max", "all")
 FORMS = ("difference", "ratio", "inverse_ratio")
 # Columns a ``where`` may filter on: they name a cell and a method, never a measurement.
-# ``preset`` is read from each row's spec: the preset named when the row was first stored.
+# ``preset`` is read from each row's spec: the preset named when the row was first stored;
+# ``scenario`` is the forget set's kind (classes, subclass, samples); ``tuned`` is true for
+# rows run with a tuned file's settings (``run --tuned``: the spec records ``tuned_from``),
+# so a claim can address a leaderboard entry (reports.leaderboard: method, settings, scenario).
 FILTER_COLUMNS = ("method", "model", "dataset", "forget", "n_forget", "seed", "device",
-                  "zero_glance", "preset")
+                  "zero_glance", "preset", "scenario", "tuned")
 # A claimed row and its reference row belong to the same cell when these agree. Not the
 # preset: presets that share a cell share its original and retrain rows (one row id each).
 CELL_KEYS = ("model", "dataset", "forget", "seed", "device")
@@ -116,6 +119,7 @@ def evaluate_claim(claim: Claim, frame: pd.DataFrame) -> ClaimResult:
         _check_metric(claim, frame, metric)
     if "preset" in claim.where:
         frame = with_preset_column(frame)
+    frame = with_leaderboard_columns(frame)
     rows = _select(frame, claim.where)
     if rows.empty:
         return ClaimResult(claim, NO_DATA, why=f"no rows match {_where_text(claim.where)}")
@@ -148,6 +152,21 @@ def with_preset_column(frame: pd.DataFrame) -> pd.DataFrame:
         return frame
     presets = [spec.get("preset") if isinstance(spec, dict) else None for spec in frame["spec"]]
     return frame.assign(preset=presets)
+
+
+def with_leaderboard_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with ``tuned`` (from ``tuned_from``) and ``scenario`` (from the forget set's
+    text where the rows predate the column), for ``where``."""
+    added = {}
+    if "tuned" not in frame.columns:
+        tuned_from = frame["tuned_from"] if "tuned_from" in frame.columns else \
+            pd.Series(None, index=frame.index, dtype=object)
+        added["tuned"] = [isinstance(t, str) and bool(t) for t in tuned_from]
+    if "scenario" not in frame.columns and "forget" in frame.columns:
+        added["scenario"] = ["subclass" if str(f).startswith("subclass:") else "samples"
+                             if str(f).startswith("samples:") else "classes"
+                             for f in frame["forget"]]
+    return frame.assign(**added) if added else frame
 
 
 def _select(frame: pd.DataFrame, where: dict[str, list[Any]]) -> pd.DataFrame:

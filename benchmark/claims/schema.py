@@ -26,6 +26,14 @@ Format::
     aggregate = "mean"                         # mean (default) | median | min | max | all
     note = "paper: 154x"                       # optional, free text
 
+    [[claim]]                # a leaderboard number: tuned SSD's forget-accuracy gap to gold
+    name = "Tuned SSD forgets whole classes as retraining does"
+    where = { method = "ssd", tuned = true, scenario = "classes" }
+    metric = "forget_acc_test"                 # forget_acc_train for scenario = "samples"
+    relative_to = { method = "retrain" }
+    op = "<="
+    value = 0.02
+
     [[claim]]
     name = "UNSIR keeps retain accuracy within 8 points of retraining"
     where = { method = "unsir" }
@@ -48,8 +56,10 @@ and shows the deciding (worst) row. A claim that matches no usable row is NO DAT
 fails the check: a claim nobody measured has not been shown to hold.
 
 ``where`` keys are the cell columns ``method, model, dataset, forget, n_forget, seed,
-device, zero_glance`` and ``preset``; a value matches when its text equals the stored text
-(``forget = "0,2"`` for a two-class forget set, ``forget = 3`` for one class). ``preset`` is
+device, zero_glance``, ``preset``, ``scenario`` (``classes``, ``subclass`` or ``samples``) and
+``tuned`` (true: rows run with ``run --tuned``, false: the preset's settings); a value
+matches when its text equals the stored text (``forget = "0,2"`` for a two-class forget set,
+``forget = 3`` for one class, ``tuned = true``). ``preset`` is
 the preset named when a row was first stored; presets that share a cell share its original
 and retrain rows, so filter the claimed method's rows on it (the reference of
 ``relative_to`` is found by cell, whatever its preset). Unknown keys, operators,

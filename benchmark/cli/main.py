@@ -1,4 +1,5 @@
-"""The command line: ``python -m benchmark run | tune | list | report | check | export | verify-gpu``.
+"""The command line: ``python -m benchmark run | tune | list | report | leaderboard | check |
+export | verify-gpu``.
 
 Errors a user can cause print one line (``error: ...``) and exit with status 2.
 """
@@ -32,6 +33,7 @@ class DefaultsFormatter(argparse.HelpFormatter):
 
 
 DEFAULT_REPORT = "report"  # README's "report --out report" and .gitignore's report/
+DEFAULT_LEADERBOARD = "leaderboard"
 DEFAULT_CLAIMS_RESULTS = "results/claims.sqlite"  # = benchmark.claims.results' (not imported:
 # that module pulls in pandas; tests/test_cli_dayone.py checks the two agree)
 CHECK_HELP = ("check speed/accuracy claims; exit 1 if any fails. Without --db it first runs "
@@ -80,6 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
     report = command("report", "figures and tables from a results database")
     add_db_flag(report, default=DEFAULT_RESULTS, help="results database to read")
     report.add_argument("--out", default=DEFAULT_REPORT, help="output folder")
+
+    leaderboard = command("leaderboard", "methods ranked per scenario against the gold retrain "
+                          "(Markdown, HTML, CSV and a trade-off figure a scenario)")
+    add_db_flag(leaderboard, default=DEFAULT_RESULTS, help="results database to read")
+    leaderboard.add_argument("--out", default=DEFAULT_LEADERBOARD, help="output folder")
 
     check = command("check", CHECK_HELP)
     check.add_argument("--claims", default="default", help="shipped claims name or path to a .toml")
@@ -147,6 +154,10 @@ def main(argv: list[str] | None = None) -> int:
             written = build_report(args.db, args.out)
             print(f"wrote {len(written)} files to {args.out} (open {args.out}/index.html)")
             return 0
+        if args.command == "leaderboard":
+            from benchmark.cli.leaderboard import command_leaderboard
+
+            return command_leaderboard(args)
         if args.command == "export":
             from benchmark.cli.export import command_export
 
