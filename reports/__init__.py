@@ -6,7 +6,9 @@ marker, declared on its class), ``style`` (shared figure look), ``stats`` (95 % 
 paired tests), ``forgetting`` (did a method forget), ``timing`` (timing setups), ``fig_*``
 and ``gradcam`` (one figure idea each), ``figures`` (the list of figures), ``summary`` and
 ``tables`` (Markdown/LaTeX/CSV/HTML tables), ``outcomes`` (failed cells, warnings), ``html``
-(index.html) and ``build`` (writes it all). docs/REPORTS.md describes what a report shows.
+(index.html) and ``build`` (writes it all); the leaderboard (``python -m benchmark
+leaderboard``): ``leaderboard`` (boards, gaps to gold, the ranking rule), ``leaderboard_page``
+(its files) and ``fig_tradeoff``. docs/REPORTS.md describes what a report shows.
 """
 
 from __future__ import annotations
@@ -22,4 +24,11 @@ def build_report(db: str | Path, out: str | Path) -> list[Path]:
     return build(db, out)
 
 
-__all__ = ["build_report"]
+def build_leaderboard(db: str | Path, out: str | Path) -> list[Path]:
+    """See :func:`reports.leaderboard_page.build_leaderboard` (imported lazily, as above)."""
+    from reports.leaderboard_page import build_leaderboard as build
+
+    return build(db, out)
+
+
+__all__ = ["build_leaderboard", "build_report"]
