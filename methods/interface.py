@@ -17,6 +17,7 @@ from typing import Any, ClassVar, TypeVar
 from torch import nn
 
 from benchmark.core.engine import Engine
+from benchmark.core.epoch_checkpoint import EpochCheckpoint
 from benchmark.core.errors import DataAccessError, UserError
 from benchmark.core.registry import Registry
 from benchmark.core.scenarios import Scenario
@@ -61,6 +62,9 @@ class UnlearnRequest:
     samples_seen: dict[str, int] = field(default_factory=dict)
     # Which samples are forgotten: whole classes, a sub-class, or random samples.
     scenario: Scenario = Scenario.CLASSES
+    # Where a long training may save its epochs and resume after a kill (pass it to
+    # ``train_with_recipe``); the harness sets it for the gold retrain only, None otherwise.
+    checkpoint: EpochCheckpoint | None = None
 
     @property
     def retain_classes(self) -> tuple[int, ...]:

@@ -60,5 +60,6 @@ class Retrain(UnlearningMethod):
         fresh = request.engine.prepare(request.new_model())
         retain = request.retain().to(request.engine.device)
         train_with_recipe(fresh, retain, recipe, request.engine, request.normalizer,
-                          seed=derive_seed(request.seed, salt=1, stride=1), monitor=request.schedule_monitor)
+                          seed=derive_seed(request.seed, salt=1, stride=1), monitor=request.schedule_monitor,
+                          checkpoint=request.checkpoint)
         return fresh

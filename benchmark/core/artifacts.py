@@ -118,6 +118,11 @@ class ArtifactStore:
                                "finished so far are stored, free space and run again") from None
         return weights
 
+    def remove(self, kind: str, key: str) -> None:
+        """Delete an entry (JSON first: without it the weights are no longer an entry)."""
+        self._sidecar(kind, key).unlink(missing_ok=True)
+        self.path(kind, key).unlink(missing_ok=True)
+
     def _sidecar(self, kind: str, key: str) -> Path:
         return self.folder / f"{kind}-{key}.json"
 

@@ -16,6 +16,7 @@ from torch import nn
 
 from benchmark.core.config import check_bounds, setting
 from benchmark.core.engine import Engine
+from benchmark.core.epoch_checkpoint import EpochCheckpoint
 from benchmark.core.progress import progress
 from benchmark.core.tensors import (
     Augment,
@@ -128,11 +129,14 @@ def train_with_recipe(
     seed: int,
     monitor: LabelledImages | None = None,
     on_epoch: Callable[[int, float], None] | None = None,
+    checkpoint: EpochCheckpoint | None = None,
 ) -> list[float]:
     """Train ``model`` in place on ``data`` with ``recipe``; returns the loss per epoch.
 
     ``monitor`` is the split whose loss drives the ``plateau`` schedule (the UNSIR reference
     code uses the test split; we follow it only in that schedule, and say so in the preset).
+    ``checkpoint``: where the training saves its progress after epochs and resumes from
+    after a kill (``benchmark.core.epoch_checkpoint``).
     """
     generator = torch.Generator().manual_seed(seed)
     optimizer = make_optimizer(
@@ -140,10 +144,16 @@ def train_with_recipe(
         recipe.nesterov,
     )
     steps_per_epoch = -(-len(data) // recipe.batch_size)
-    after_step, plateau = _schedule(optimizer, recipe, steps_per_epoch)
+    scheduler, plateau = _schedule(optimizer, recipe, steps_per_epoch)
+    after_step = scheduler.step if scheduler is not None else None
     augment = Augment(recipe.crop_padding, recipe.flip) if recipe.augment else None
-    losses: list[float] = []
-    for epoch in range(recipe.epochs):
+    # Everything with a state the rest of the training depends on (see epoch_checkpoint).
+    stateful = {"model": model, "optimizer": optimizer, "scheduler": scheduler, "plateau": plateau}
+    stateful = {name: part for name, part in stateful.items() if part is not None}
+    first, losses = 0, []
+    if checkpoint is not None:
+        first, losses = checkpoint.restore(stateful, generator, engine.device)
+    for epoch in range(first, recipe.epochs):
         loss = train_epoch(
             model, [data], optimizer, engine, normalizer, recipe.batch_size, generator,
             augment, recipe.label_smoothing, recipe.grad_clip_value, after_step,
@@ -154,11 +164,14 @@ def train_with_recipe(
             plateau.step(mean_loss(model, monitor if monitor is not None else data, engine, normalizer))
         if on_epoch is not None:
             on_epoch(epoch, loss)
+        if checkpoint is not None and epoch + 1 < recipe.epochs:
+            checkpoint.maybe_save(epoch + 1, stateful, generator, engine.device, losses)
     return losses
 
 
 def _schedule(optimizer: torch.optim.Optimizer, recipe: TrainRecipe, steps_per_epoch: int):
-    """Per-step scheduler callback, or a plateau scheduler stepped once an epoch."""
+    """(a scheduler stepped every optimizer step, a plateau scheduler stepped once an epoch),
+    either or both None."""
     total_steps = max(recipe.epochs * steps_per_epoch, 1)
     if recipe.schedule == "constant":
         return None, None
@@ -179,7 +192,7 @@ def _schedule(optimizer: torch.optim.Optimizer, recipe: TrainRecipe, steps_per_e
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
     else:
         raise ValueError(f"unknown schedule {recipe.schedule!r}")
-    return scheduler.step, None
+    return scheduler, None
 
 
 @torch.no_grad()

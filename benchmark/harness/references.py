@@ -17,6 +17,7 @@ from typing import Any
 from torch import nn
 
 from benchmark.core.artifacts import ArtifactStore
+from benchmark.core.epoch_checkpoint import EpochCheckpoint
 from benchmark.core.hashing import stable_hash
 from benchmark.core.roles import GOLD_METHOD, Role
 from benchmark.core.tensors import LabelledImages
@@ -94,15 +95,25 @@ def original_model(ctx: GroupContext) -> Reference:
     data = group.data
     monitor = LabelledImages(data.test_x, data.test_y) if recipe.plateau_monitor == "test" else None
     warm_up(model, engine, ctx.normalizer, tuple(data.train_x.shape[1:]), data.num_classes)
+    checkpoint = EpochCheckpoint(store, f"partial_{kind}", key)
     with ctx.reporter.phase(f"{ctx.where()}: training original"), engine.timer() as timing:
         train_with_recipe(model, LabelledImages(data.train_x, data.train_y), recipe, engine,
-                          ctx.normalizer, group.seed, monitor)
+                          ctx.normalizer, group.seed, monitor, checkpoint=checkpoint)
     problem = non_finite(model)
     if problem:
         return Reference(None, None, None, False, path, f"original diverged while training: {problem}")
     setup = engine.setup()
-    store.save(kind, key, model.state_dict(), {"seconds": timing["seconds"], "setup": setup})
-    return Reference(model.eval(), timing["seconds"], setup, False, path)
+    seconds = timing["seconds"] + checkpoint.resumed_seconds
+    store.save(kind, key, model.state_dict(), {"seconds": seconds, "setup": setup,
+                                               **_resumed(checkpoint)})
+    checkpoint.remove()
+    return Reference(model.eval(), seconds, setup, False, path)
+
+
+def _resumed(checkpoint: EpochCheckpoint) -> dict[str, float]:
+    """What a cached entry records of a training resumed after a kill: its time is the sum of
+    two runs' epochs, each under its own load."""
+    return {"resumed_after_s": checkpoint.resumed_seconds} if checkpoint.resumed_seconds else {}
 
 
 def gold_model(ctx: GroupContext, forget: ForgetSet, original: nn.Module) -> Reference:
@@ -120,13 +131,17 @@ def gold_model(ctx: GroupContext, forget: ForgetSet, original: nn.Module) -> Ref
         return Reference(model.eval(), meta.get("seconds"), meta.get("setup"), True, path,
                          samples_seen=meta.get("samples_seen", {}))
     request = request_in(ctx, method, forget)
+    request.checkpoint = checkpoint = EpochCheckpoint(store, f"partial_{kind}", key)
     with ctx.reporter.phase(f"{ctx.where()}: retraining without {forget.label}"):
         outcome = timed_unlearn(method, original, request, ctx.group.seed)
     if outcome.failed:
         return Reference(None, outcome.seconds, None, False, path, outcome.error,
                          outcome.samples_seen)
     setup = ctx.engine.setup()
+    seconds = outcome.seconds + checkpoint.resumed_seconds
     store.save(kind, key, outcome.model.state_dict(), {
-        "seconds": outcome.seconds, "setup": setup, "samples_seen": outcome.samples_seen})
-    return Reference(outcome.model, outcome.seconds, setup, False, path,
+        "seconds": seconds, "setup": setup, "samples_seen": outcome.samples_seen,
+        **_resumed(checkpoint)})
+    checkpoint.remove()
+    return Reference(outcome.model, seconds, setup, False, path,
                      samples_seen=outcome.samples_seen)

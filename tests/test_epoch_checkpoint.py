@@ -1,0 +1,137 @@
+"""A training killed after some epochs resumes from its last saved epoch to the same weights
+an uninterrupted training gives (benchmark.core.epoch_checkpoint)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+import benchmark.core.epoch_checkpoint as epoch_checkpoint
+import benchmark.core.training as training
+from benchmark import api
+from benchmark.core.artifacts import ArtifactStore
+from benchmark.core.engine import Engine
+from benchmark.core.epoch_checkpoint import EpochCheckpoint
+from benchmark.core.tensors import LabelledImages
+from benchmark.core.training import TrainRecipe, train_with_recipe
+from tests.helpers import new_model, normalizer, tiny_data
+
+EPOCHS = 4
+RECIPES = {
+    # Every state the rest of a training depends on: momentum, the one-cycle position, the
+    # data order and the augmentation draws (global RNG) ...
+    "onecycle": TrainRecipe(epochs=EPOCHS, batch_size=16, lr=0.05, augment=True),
+    # ... and a plateau scheduler's counters.
+    "plateau": TrainRecipe(epochs=EPOCHS, batch_size=16, lr=0.05, schedule="plateau",
+                           plateau_patience=0, optimizer="adam", augment=True),
+}
+
+
+class Killed(BaseException):  # not caught as a failed cell, as kill -9 is not
+    """Stands for kill -9 during an epoch."""
+
+
+def _train(recipe: TrainRecipe, checkpoint: EpochCheckpoint | None = None,
+           kill_at_epoch: int | None = None) -> tuple[torch.nn.Module, list[float]]:
+    data = tiny_data()
+    model = new_model(data, seed=0)
+    torch.manual_seed(123)  # the global stream the augmentations draw from
+
+    def on_epoch(epoch: int, loss: float) -> None:
+        if epoch == kill_at_epoch:  # before this epoch's save: it is lost, as in a kill
+            raise Killed
+
+    losses = train_with_recipe(model, LabelledImages(data.train_x, data.train_y), recipe,
+                               Engine.for_device("cpu"), normalizer(data), seed=7,
+                               on_epoch=on_epoch, checkpoint=checkpoint)
+    return model, losses
+
+
+@pytest.mark.parametrize("name", sorted(RECIPES))
+def test_resumed_training_equals_uninterrupted(tmp_path: Path, name: str) -> None:
+    recipe = RECIPES[name]
+    reference, reference_losses = _train(recipe)
+    store = ArtifactStore(tmp_path)
+    with pytest.raises(Killed):
+        _train(recipe, EpochCheckpoint(store, "partial_original", "0" * 16, every_s=0),
+               kill_at_epoch=2)  # epochs 0 and 1 are saved, epoch 2 is lost
+    assert store.load("partial_original", "0" * 16)[1] == {"epoch": 2}
+    resumed_checkpoint = EpochCheckpoint(store, "partial_original", "0" * 16, every_s=0)
+    resumed, losses = _train(recipe, resumed_checkpoint)
+    assert resumed_checkpoint.resumed_seconds > 0
+    assert losses == reference_losses
+    for (name_a, a), (_, b) in zip(reference.state_dict().items(), resumed.state_dict().items(),
+                                   strict=True):
+        assert torch.equal(a, b), name_a
+
+
+def test_an_unreadable_checkpoint_means_starting_over(tmp_path: Path) -> None:
+    recipe = RECIPES["onecycle"]
+    reference, _ = _train(recipe)
+    store = ArtifactStore(tmp_path)
+    with pytest.raises(Killed):
+        _train(recipe, EpochCheckpoint(store, "partial_original", "1" * 16, every_s=0),
+               kill_at_epoch=2)
+    weights = store.path("partial_original", "1" * 16)
+    weights.write_bytes(weights.read_bytes()[:-10])  # truncated: fails its checksum
+    checkpoint = EpochCheckpoint(store, "partial_original", "1" * 16, every_s=0)
+    model, _ = _train(recipe, checkpoint)
+    assert checkpoint.resumed_seconds == 0
+    assert all(torch.equal(a, b) for a, b in zip(reference.state_dict().values(),
+                                                 model.state_dict().values(), strict=True))
+
+
+def test_short_trainings_write_no_checkpoint(tmp_path: Path) -> None:
+    store = ArtifactStore(tmp_path)
+    _train(RECIPES["onecycle"], EpochCheckpoint(store, "partial_original", "2" * 16))
+    assert store.load("partial_original", "2" * 16) is None
+
+
+# The entry kinds are the Role values: "original", and "retrain" for the gold model.
+@pytest.mark.parametrize(("kind", "training_number"), [("original", 1), ("retrain", 2)])
+def test_a_killed_run_resumes_its_reference(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            kind: str, training_number: int) -> None:
+    """Through the harness: a reference model (the original, trained first, or the gold
+    retrain, second) killed in training is resumed by the next run, stored with the resumed
+    time, and equals the one an uninterrupted run stores."""
+    kwargs = dict(methods=["finetune"], results=str(tmp_path / "r.sqlite"))
+    fresh = tmp_path / "fresh"
+    api.run(cache_dir=str(fresh), **kwargs)
+
+    monkeypatch.setattr(epoch_checkpoint, "SAVE_EVERY_S", 0.0)
+    original_progress = training.progress
+    trainings = 0
+
+    def killing_progress(done: int, total: int, text: str = "") -> None:
+        nonlocal trainings
+        trainings += done == 1
+        if done == 3 and trainings == training_number:
+            raise Killed
+        original_progress(done, total, text)
+
+    monkeypatch.setattr(training, "progress", killing_progress)
+    killed = tmp_path / "killed"
+    kwargs["results"] = str(tmp_path / "k.sqlite")
+    with pytest.raises(Killed):
+        api.run(cache_dir=str(killed), **kwargs)
+    assert len(list((killed / "checkpoints").glob(f"partial_{kind}-*.json"))) == 1
+    monkeypatch.setattr(training, "progress", original_progress)
+    api.run(cache_dir=str(killed), **kwargs)
+
+    assert not list((killed / "checkpoints").glob("partial_*"))
+    [fresh_weights] = (fresh / "checkpoints").glob(f"{kind}-*.pt")
+    resumed_weights = killed / "checkpoints" / fresh_weights.name  # the same cache key
+    a, b = (torch.load(p, weights_only=True) for p in (fresh_weights, resumed_weights))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    meta = ArtifactStore(killed / "checkpoints").load(kind, fresh_weights.stem.split("-")[1])[1]
+    assert meta["resumed_after_s"] > 0
+
+
+def test_recipes_are_what_the_default_preset_trains() -> None:
+    """The harness test above kills after epoch 2: the default preset trains more epochs."""
+    from benchmark.harness.plan import resolve
+    from benchmark.harness.spec import RunArgs
+
+    assert resolve(RunArgs()).recipe("smallcnn", "digits").epochs > 3
