@@ -60,7 +60,7 @@ def tradeoff_figure(board: Board) -> Figure:
                     alpha=0.8, edgecolor="black", linewidth=0.5, zorder=3, legend="brief", ax=ax)
     _references(ax, board)
     forget = board.forget_metric
-    ax.set(title=board.title,
+    ax.set(title=board.figure_title,
            xlabel=f"{forget.label} − gold (percentage points; {forget.name})",
            ylabel=f"{metric(RETAIN).label} − gold (percentage points; {RETAIN})")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, title_fontsize=7,

@@ -122,8 +122,19 @@ class Board:
 
     @property
     def title(self) -> str:
-        return (f"{self.model} / {self.dataset}: {SCENARIO_TITLES.get(self.scenario, self.scenario)}"
-                f" (forget {'; '.join(self.forget_sets)})")
+        return f"{self.short_title} (forget {'; '.join(self.forget_sets)})"
+
+    @property
+    def short_title(self) -> str:
+        """The title without the forget sets, whose list can outgrow a figure's width."""
+        return f"{self.model} / {self.dataset}: {SCENARIO_TITLES.get(self.scenario, self.scenario)}"
+
+    @property
+    def figure_title(self) -> str:
+        """The title, or the count of forget sets when more than three would not fit."""
+        if len(self.forget_sets) <= 3:
+            return self.title
+        return f"{self.short_title} ({len(self.forget_sets)} forget sets)"
 
     @property
     def name(self) -> str:
