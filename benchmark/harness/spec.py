@@ -2,7 +2,7 @@
 CellSpec (one unit of work with a stable id). benchmark.harness.plan resolves both into a Plan.
 
 A RunSpec is built by benchmark.harness.settings from a TOML preset with CLI flags on top;
-its training recipes are resolved there too (``settings.recipe_for``, the precedence rule).
+its training recipes are resolved there too (``settings.settle``, the precedence rule).
 """
 
 from __future__ import annotations
