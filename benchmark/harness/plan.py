@@ -26,22 +26,12 @@ from typing import Any
 
 from benchmark.core.config import apply_overrides
 from benchmark.core.engine import Engine
-from benchmark.core.errors import UserError
 from benchmark.core.roles import GOLD_METHOD, REFERENCE_ROLES, Role
 from benchmark.core.training import TrainRecipe
 from benchmark.harness.options import DataOptions, EngineOptions, MetricOptions
-from benchmark.harness.prechecks import (
-    check_forget_sets,
-    check_ray_address,
-    check_recipes,
-    check_run_paths,
-    data_root_of,
-)
+from benchmark.harness.prechecks import check_plan, data_root_of
 from benchmark.harness.settings import Settled, settle, settle_args
 from benchmark.harness.spec import CellSpec, RunArgs, RunSpec
-from benchmark.harness.trainable import check_declared
-from datasets import DATASETS
-from datasets.base import declared_classes
 from methods import UnlearningMethod
 
 
@@ -159,23 +149,8 @@ def plan_of(spec: RunSpec, notes: tuple[str, ...] = ()) -> Plan:
 def _plan(spec: RunSpec, settled: Settled, notes: tuple[str, ...]) -> Plan:
     """What needs more than one setting checked (before any data is read), and the plan."""
     methods, instances, recipes = settled.methods, settled.instances, settled.recipes
-    check_recipes(recipes, bool(spec.train_by_model or spec.train_by_dataset))
-    check_declared(recipes, spec.data.train_per_class,
-                   {name: declared_classes(DATASETS.get(name)) for name in spec.datasets})
-    if spec.metrics.population == 1:
-        raise UserError("metrics.population=1: a population needs at least 2 models (32 or "
-                        "more for a meaningful F; 0 switches the many-model tests off)")
-    if spec.metrics.population and spec.metrics.population_mode == "unlearning_seeds":
-        fixed = [m for m in methods if m not in REFERENCE_ROLES and instances[m].deterministic]
-        if fixed:
-            raise UserError(f"{', '.join(fixed)} cannot be rerun: its output does not depend on "
-                            "the seed, so N unlearning seeds give N identical models; use "
-                            "metrics.population_mode=originals or leave it out")
     cache_root = spec.cache_root().absolute()
-    check_run_paths(spec.results, data_root_of(spec.data_root), cache_root)
-    check_forget_sets(spec.datasets, spec.forget)
-    if spec.executor == "ray" and spec.ray_address:
-        check_ray_address(spec.ray_address)
+    check_plan(spec, settled, cache_root)
     engine = Engine.for_device(spec.device, spec.engine.precision, spec.engine.channels_last)
     return Plan(
         methods=tuple(methods), models=tuple(spec.models), datasets=tuple(spec.datasets),
