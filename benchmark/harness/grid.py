@@ -93,6 +93,18 @@ def expand(plan: Plan, data: dict[str, ImageDataset] | None = None) -> list[Grou
     return groups
 
 
+def checkpoint_bytes(plan: Plan, groups: list[Group]) -> int:
+    """Bytes the checkpoints of ``groups`` take: each original and gold model, the unlearned
+    models with ``save_models``, and a population's N originals and 2N retrained a forget set."""
+    need = 0
+    for group in groups:
+        per_forget = 1 + (len(group.methods) if plan.save_models else 0)
+        need += group.weight_bytes * (1 + per_forget * len(group.forget_sets))
+        n = plan.metrics.population
+        need += group.weight_bytes * n * (1 + 2 * len(group.forget_sets))
+    return need
+
+
 def limit_per_class(data: ImageDataset, options: DataOptions) -> ImageDataset:
     """The first ``train_per_class`` / ``test_per_class`` samples of each class (0 = all)."""
     splits = {}

@@ -17,9 +17,9 @@ from benchmark.core.artifacts import ArtifactStore
 from benchmark.core.errors import RunStopped
 from benchmark.harness.estimate import estimate
 from benchmark.harness.executors import executor_for
-from benchmark.harness.grid import Group, expand
+from benchmark.harness.grid import Group, checkpoint_bytes, expand
 from benchmark.harness.jobs import Job
-from benchmark.harness.outputs import check_free_space, check_outputs
+from benchmark.harness.paths import check_free_space, check_outputs
 from benchmark.harness.plan import Plan, plan_of
 from benchmark.harness.population import training_count
 from benchmark.harness.progress import Reporter
@@ -83,13 +83,13 @@ def run_grid(plan: Plan | RunSpec, reporter: Reporter | None = None,
     """
     plan = plan if isinstance(plan, Plan) else plan_of(plan)
     reporter = reporter or Reporter.silent()
-    check_outputs(plan)  # before the data is loaded: nothing is written yet
+    check_outputs(plan.results, plan.cache_root)  # before the data is loaded: nothing is written yet
     reporter.start()
     try:
         with reporter.phase("loading data sets"):
             groups = expand(plan, data)
         check_loaded(groups, plan.recipe, plan.instances, reporter.note)
-        check_free_space(plan, groups)
+        check_free_space(plan.cache_root, checkpoint_bytes(plan, groups))
         if plan.metrics.population:
             reporter.note(population_cost(plan, groups))
         artifacts = ArtifactStore(plan.checkpoint_dir, "checkpoint cache folder")
