@@ -43,6 +43,7 @@ from benchmark.harness.jobs import Job
 from benchmark.harness.method_work import METHOD_WORK, Sizes, one_epoch
 from benchmark.harness.plan import Plan
 from benchmark.harness.references import _key_parts  # the one definition of the cache key
+from benchmark.harness.rows import group_cells
 from benchmark.harness.threads import choose_threads
 
 # Per-sample gradients (Fisher, SSD: torch.func.vmap of a vjp) run far below batched training:
@@ -128,7 +129,7 @@ def estimate(plan: Plan, jobs: Iterable[Job | Group], artifacts: ArtifactStore |
 
 
 def _whole(plan: Plan, group: Group) -> Job:
-    cells = plan.cells(group)
+    cells = group_cells(plan, group)
     return Job(group, cells, {c.row_id for c in cells})
 
 

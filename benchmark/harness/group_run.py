@@ -23,9 +23,8 @@ from benchmark.harness.progress import Reporter
 from benchmark.harness.provenance import provenance
 from benchmark.harness.references import Reference, gold_model, original_model
 from benchmark.harness.requests import request_in
-from benchmark.harness.rows import collapse_warning, make_row, weak_original_warning
+from benchmark.harness.rows import CellSpec, make_row
 from benchmark.harness.schema import STATUS_SKIPPED
-from benchmark.harness.spec import CellSpec
 from benchmark.harness.threads import choose_threads, forward_mflops
 from benchmark.harness.timing import speedup
 from benchmark.harness.unlearning import Outcome, timed_unlearn
@@ -33,6 +32,12 @@ from benchmark.models import resolved_options
 from methods import METHODS
 
 RANDOM_MODEL_SALT = 2  # the ZRF metric's random network: a stream of its own (0 original, 1 fresh)
+# A model whose retain accuracy is below this many times chance (1 / classes) has collapsed:
+# it no longer classifies, so its "forget accuracy 0" says nothing about forgetting.
+COLLAPSE_FACTOR = 2.0
+# An original below this many times chance on the test split is too weak to unlearn from:
+# a 27 % CIFAR-10 original (100 images a class, 2 epochs) makes every comparison moot.
+WEAK_ORIGINAL_FACTOR = 3.0
 
 
 class GroupRun:
@@ -179,3 +184,22 @@ class GroupRun:
             "model_options": resolved_options(self.group.model, **item.model_kwargs),
         }
         self.sink(row)
+
+
+def collapse_warning(metrics: dict[str, Any], num_classes: int) -> str | None:
+    """A warning when retain accuracy fell to near chance (see COLLAPSE_FACTOR)."""
+    retain = metrics.get("retain_acc_test")
+    limit = COLLAPSE_FACTOR / num_classes
+    if retain is None or retain != retain or retain >= limit:
+        return None
+    return (f"collapsed: retain accuracy {100 * retain:.1f}% is below {COLLAPSE_FACTOR:g}x chance "
+            f"({100 * limit:.1f}%); its forget accuracy means nothing")
+
+
+def weak_original_warning(test_acc: float | None, num_classes: int) -> str | None:
+    """A warning when the original is barely above chance: every comparison is then moot."""
+    limit = WEAK_ORIGINAL_FACTOR / num_classes
+    if test_acc is None or test_acc != test_acc or test_acc >= limit:
+        return None
+    return (f"weak original: test accuracy {100 * test_acc:.1f}% is below {WEAK_ORIGINAL_FACTOR:g}x "
+            f"chance ({100 * limit:.1f}%); train longer or on more data")

@@ -12,7 +12,7 @@ check every name, seed and setting here, once, before any data is loaded, and bu
 
 Nothing after this module re-reads a preset, re-applies ``--set`` or re-validates a config.
 The forget sets that need the data (``random:K``, ``each``, ``subclass:``, ``samples:``) are
-parsed against it when it is loaded (``grid.expand``); :meth:`Plan.cells` then lists a
+parsed against it when it is loaded (``grid.expand``); ``rows.group_cells`` then lists a
 group's cells from the instances held here.
 """
 
@@ -26,12 +26,12 @@ from typing import Any
 
 from benchmark.core.config import apply_overrides
 from benchmark.core.engine import Engine
-from benchmark.core.roles import GOLD_METHOD, REFERENCE_ROLES, Role
+from benchmark.core.roles import REFERENCE_ROLES
 from benchmark.core.training import TrainRecipe
 from benchmark.harness.options import DataOptions, EngineOptions, MetricOptions
 from benchmark.harness.prechecks import check_plan, data_root_of
 from benchmark.harness.settings import Settled, settle, settle_args
-from benchmark.harness.spec import CellSpec, RunArgs, RunSpec
+from benchmark.harness.spec import RunArgs, RunSpec
 from methods import UnlearningMethod
 
 
@@ -99,23 +99,6 @@ class Plan:
     @property
     def data_cache_dir(self) -> Path:
         return self.cache_root / "data"
-
-    def engine_setup(self) -> tuple[str, str, bool]:
-        """(device type, precision, channels_last): the part of the engine a cell id holds."""
-        return self.engine.device.type, self.engine.precision, self.engine.channels_last
-
-    def cells(self, group: Any) -> list[CellSpec]:
-        """Every cell of ``group`` (a grid.Group): per forget set, both references then methods."""
-        device_type, precision, channels_last = self.engine_setup()
-        roles = (Role.ORIGINAL.value, GOLD_METHOD, *group.methods)
-        return [CellSpec(model=group.model, model_kwargs=dict(self.model_kwargs.get(group.model, {})),
-                         dataset=group.dataset, forget=forget, seed=group.seed,
-                         recipe=self.recipe(group.model, group.dataset), method=method,
-                         method_config={} if method == Role.ORIGINAL.value
-                         else self.instances[method].config,
-                         device_type=device_type, metrics=self.metrics, data=self.data,
-                         precision=precision, channels_last=channels_last)
-                for forget in group.forget_sets for method in roles]
 
     def narrowed(self, **changes: Any) -> Plan:
         """This plan with fewer models/data sets/seeds/methods (a Ray group, a tuning study),

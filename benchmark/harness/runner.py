@@ -23,6 +23,7 @@ from benchmark.harness.paths import check_free_space, check_outputs
 from benchmark.harness.plan import Plan, plan_of
 from benchmark.harness.population import training_count
 from benchmark.harness.progress import Reporter
+from benchmark.harness.rows import group_cells
 from benchmark.harness.schema import STATUS_FAILED
 from benchmark.harness.spec import RunSpec
 from benchmark.harness.store import ResultStore
@@ -128,7 +129,7 @@ def _run_groups(plan: Plan, groups: list[Group], artifacts: ArtifactStore, repor
     with ResultStore(plan.results) as store:
         jobs, total, skipped = [], 0, []
         for group in groups:
-            cells = plan.cells(group)
+            cells = group_cells(plan, group)
             total += len(cells)
             todo = {c.row_id for c in cells} if plan.rerun else store.missing(c.row_id for c in cells)
             stored = store.rows(c.row_id for c in cells if c.row_id not in todo)
