@@ -31,7 +31,6 @@ from benchmark.harness.unlearning import Outcome, timed_unlearn
 from benchmark.models import resolved_options
 from methods import METHODS
 
-RANDOM_MODEL_SALT = 2  # the ZRF metric's random network: a stream of its own (0 original, 1 fresh)
 # A model whose retain accuracy is below this many times chance (1 / classes) has collapsed:
 # it no longer classifies, so its "forget accuracy 0" says nothing about forgetting.
 COLLAPSE_FACTOR = 2.0
@@ -81,9 +80,7 @@ class GroupRun:
                 continue
             gold = gold_model(ctx, forget, original.model)
             with ctx.reporter.phase(f"{ctx.where(forget)}: reference logits"):
-                evaluator = Evaluator(group.data, forget, original.model, gold.model, self.engine,
-                                      ctx.normalizer, self.plan.metrics, group.seed,
-                                      self._random_model(), original_logits)
+                evaluator = Evaluator(ctx, forget, original.model, gold.model, original_logits)
                 original_logits = evaluator.original_logits
             if not self.warnings:
                 warning = weak_original_warning(evaluator.original_test_acc, group.data.num_classes)
@@ -153,11 +150,6 @@ class GroupRun:
         retrain-vs-retrain floor); a method's: the method from each of the N originals."""
         pool = {Role.ORIGINAL: "original", Role.GOLD: "retrain_b"}.get(item.role)
         return population.pool(pool) if pool else population.method(item.method)
-
-    def _random_model(self) -> torch.nn.Module:
-        """The ZRF metric's randomly initialised network (global RNG left as it was)."""
-        with torch.random.fork_rng():
-            return self.engine.prepare(self.ctx.factory(RANDOM_MODEL_SALT)).eval()
 
     def _model_of(self, item: CellSpec, original: Reference, gold: Reference) -> Outcome:
         """The model of a cell: a reference as it is, or a method's timed output."""
