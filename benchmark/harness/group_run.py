@@ -22,12 +22,11 @@ from benchmark.harness.population import Outputs, Population
 from benchmark.harness.progress import Reporter
 from benchmark.harness.provenance import provenance
 from benchmark.harness.references import Reference, gold_model, original_model
-from benchmark.harness.requests import request_in
 from benchmark.harness.rows import CellSpec, make_row
 from benchmark.harness.schema import STATUS_SKIPPED
 from benchmark.harness.threads import choose_threads, forward_mflops
 from benchmark.harness.timing import speedup
-from benchmark.harness.unlearning import Outcome, timed_unlearn
+from benchmark.harness.unlearning import Outcome, unlearn_in
 from benchmark.models import resolved_options
 from methods import METHODS
 
@@ -157,9 +156,7 @@ class GroupRun:
             return Outcome(original.model, original.seconds)
         if item.role is Role.GOLD:
             return Outcome(gold.model, gold.seconds, gold.error, dict(gold.samples_seen))
-        method = self.plan.method(item.method)
-        request = request_in(self.ctx, method, item.forget)
-        return timed_unlearn(method, original.model, request, self.group.seed)
+        return unlearn_in(self.ctx, self.plan.method(item.method), item.forget, original.model)
 
     def _store(self, item: CellSpec, *, metrics: dict[str, Any] | None = None,
                timings: dict[str, Any] | None = None, error: str | None = None,
