@@ -38,11 +38,11 @@ from benchmark.core.hashing import stable_hash
 from benchmark.core.roles import GOLD_METHOD, Role
 from benchmark.core.tensors import LabelledImages, Normalizer
 from benchmark.core.training import train_epoch
-from benchmark.harness.grid import Group, GroupContext
+from benchmark.harness.grid import Group
 from benchmark.harness.jobs import Job
 from benchmark.harness.method_work import METHOD_WORK, Sizes, one_epoch
 from benchmark.harness.plan import Plan
-from benchmark.harness.references import _key_parts  # the one definition of the cache key
+from benchmark.harness.references import key_parts  # the one definition of the cache key
 from benchmark.harness.rows import group_cells
 from benchmark.harness.threads import choose_threads
 
@@ -195,9 +195,7 @@ def _cached(plan: Plan, group: Group, artifacts: ArtifactStore | None, kind: str
     """Whether ``references`` will load this reference: its file and its .json sidecar exist."""
     if artifacts is None:
         return False
-    ctx = GroupContext(plan, group, artifacts, group.model_factory(plan.model_kwargs.get(group.model, {})),
-                       None, None)  # type: ignore[arg-type]  # the key reads neither
-    path = artifacts.path(kind, stable_hash(_key_parts(ctx) | extra))
+    path = artifacts.path(kind, stable_hash(key_parts(plan, group) | extra))
     return path.exists() and path.with_suffix(".json").exists()
 
 
