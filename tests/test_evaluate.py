@@ -25,7 +25,7 @@ def _evaluator(data, forget, original, gold, logits=None) -> Evaluator:
     plan = plan_of(RunSpec(methods=["retrain"], datasets=["synthetic"], device="cpu",
                            metrics=OPTIONS))
     group = Group("smallcnn", "synthetic", 0, data, [], [])
-    ctx = GroupContext(plan, group, None, group.model_factory({}),  # type: ignore[arg-type]
+    ctx = GroupContext(plan, group, None, group.factory,  # type: ignore[arg-type]
                        normalizer(data), Reporter.silent())
     return Evaluator(ctx, forget, original, gold, logits)
 

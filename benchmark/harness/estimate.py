@@ -220,7 +220,7 @@ def calibrate(plan: Plan, group: Group) -> Speed:
     devices = [engine.device.index or 0] if engine.device.type == "cuda" else []
     threads = torch.get_num_threads()
     with torch.random.fork_rng(devices=devices):  # estimating must not move a seeded stream
-        model = group.model_factory(plan.model_kwargs.get(group.model, {}))(0)
+        model = group.factory(0)
         mflops = layer_mflops(model, tuple(group.data.train_x.shape[1:]))  # before the layout change
         model = engine.prepare(model)
         if engine.device.type == "cpu":  # the count the run will take (sampled now if it must)

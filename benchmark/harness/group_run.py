@@ -47,7 +47,7 @@ class GroupRun:
     def __init__(self, plan: Plan, group: Group, artifacts: ArtifactStore,
                  sink: Callable[[dict[str, Any]], None], reporter: Reporter) -> None:
         engine = plan.engine
-        factory = group.model_factory(plan.model_kwargs.get(group.model, {}))
+        factory = group.factory
         threads_reason = None
         if engine.device.type == "cpu":  # before anything is timed: the count is part of the setup
             mflops = forward_mflops(factory(0), tuple(group.data.train_x.shape[1:]))
