@@ -1,6 +1,7 @@
 """Expands a plan into work: groups of (model, data set, seed), each with its data, forget
-sets and methods. The plan checked every name and setting already; the forget sets are
-parsed here, against the loaded data, before any training."""
+sets, methods and model factory, and what their checkpoints will take on disk. The plan
+checked every name and setting already; the forget sets are parsed here, against the loaded
+data, before any training."""
 
 from __future__ import annotations
 
