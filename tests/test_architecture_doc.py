@@ -97,3 +97,98 @@ def test_resolve_takes_typed_settings_and_assignments_alike(tmp_path) -> None:
     assert typed.methods == ("unsir",) and "retrain" in typed.instances  # the gold's, always
     with pytest.raises(UserError, match="unknown setting unsir.nope"):
         resolve(RunArgs(**common, settings={"unsir.nope": 1}))
+
+
+# ----------------------------------------------------------------------------- the walk
+# docs/ARCHITECTURE.md, "The path of one run", draws the walk of the run command's arguments
+# as a tree (``path:function``, indented under its caller) with each stop's number and its
+# returns. These tests recount it, so the counts on the page are the tree's, and check that
+# every function on it exists and is called by the line it hangs under. They cannot prove
+# that no call is missing; they do catch a walk that drifted from the code.
+WALK_LINE = re.compile(r"^(?P<indent> *)(?P<path>[\w/]+\.py):(?P<function>[\w./]+)"
+                       r"(?: +\(as (?P<alias>\w+)\))?(?: +(?P<number>\d+)(?P<ret> return)?)? *$")
+
+
+def _walk() -> list[re.Match]:
+    page = (ROOT / "docs" / "ARCHITECTURE.md").read_text()
+    section = page.split("## The path of one run", 1)[1]
+    block = section.split("```text\n", 1)[1].split("```", 1)[0]
+    lines = [line for line in block.splitlines() if line.strip()]
+    matches = [WALK_LINE.match(line) for line in lines]
+    assert all(matches), [line for line, m in zip(lines, matches, strict=True) if not m]
+    return matches  # type: ignore[return-value]
+
+
+def walk_stops(lines: list[tuple[int, str]]) -> list[int]:
+    """Indices of the stops of a walk given as (indent, ``path:function``) lines.
+
+    A stop is a function's call into another file (its caller: the nearest line above with
+    less indentation; a closure ``f/inner`` counts as ``f``); a function's calls into one
+    file count once."""
+    stack: list[tuple[int, str]] = []
+    seen: set[tuple[str | None, str]] = set()
+    stops = []
+    for index, (indent, name) in enumerate(lines):
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        caller = None
+        if stack:
+            path, function = stack[-1][1].rsplit(":", 1)
+            caller = f"{path}:{function.split('/')[0]}"
+        file = name.rsplit(":", 1)[0]
+        if (caller is None or caller.rsplit(":", 1)[0] != file) and (caller, file) not in seen:
+            seen.add((caller, file))
+            stops.append(index)
+        stack.append((indent, name))
+    return stops
+
+
+def _definition(path: Path, function: str) -> ast.AST:
+    """The def (or class, or module-level assignment) that ``function`` names in ``path``."""
+    node: ast.AST = ast.parse(path.read_text())
+    for part in re.split(r"[./]", function):
+        children = [n for n in ast.iter_child_nodes(node) if getattr(n, "name", None) == part
+                    or any(getattr(t, "id", None) == part  # a module-level table of functions
+                           for t in getattr(n, "targets", [getattr(n, "target", None)]))]
+        if not children:  # a nested def sits inside its function's body
+            children = [n for n in ast.walk(node) if getattr(n, "name", None) == part]
+        assert children, f"{path.relative_to(ROOT)} has no {function}"
+        node = children[0]
+    return node
+
+
+def test_the_walk_names_real_functions_each_called_by_its_caller() -> None:
+    stack: list[tuple[int, ast.AST, str]] = []
+    for line in _walk():
+        indent = len(line["indent"])
+        node = _definition(ROOT / line["path"], line["function"])
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        if stack:
+            called = line["alias"] or re.split(r"[./]", line["function"].replace(".__init__", ""))[-1]
+            names = {getattr(n, "id", None) or getattr(n, "attr", None) for n in ast.walk(stack[-1][1])}
+            assert called in names, f"{stack[-1][2]} does not call {line['function']}"
+        stack.append((indent, node, f"{line['path']}:{line['function']}"))
+
+
+def test_the_walk_counts_on_the_page_are_the_trees() -> None:
+    lines = _walk()
+    stops = walk_stops([(len(m["indent"]), f"{m['path']}:{m['function']}") for m in lines])
+    entered: dict[str, int] = {}
+    for index, line in enumerate(lines):
+        if index in stops:
+            entered[line["path"]] = entered.get(line["path"], 0) + 1
+            assert line["number"] == str(stops.index(index) + 1), line.group(0)
+            assert bool(line["ret"]) == (entered[line["path"]] > 1), line.group(0)
+        else:
+            assert line["number"] is None, f"not a stop: {line.group(0)}"
+    returns = sum(n - 1 for n in entered.values())
+    page = (ROOT / "docs" / "ARCHITECTURE.md").read_text()
+    stated = re.search(r"(\d+) stops in (\d+) files, (\d+) returns; no file entered more than "
+                       r"(\d+) times", page)
+    assert stated, "the walk's counts line is missing"
+    assert tuple(map(int, stated.groups())) == (len(stops), len(entered), returns,
+                                                max(entered.values()))
+    # Issue 20's bar: at most 13 returns (half of the 26 it counted), no file entered more than
+    # twice. A change that breaks it belongs in a place the walk already passes.
+    assert returns <= 13 and max(entered.values()) <= 2, entered

@@ -304,10 +304,10 @@ def test_a_refusal_with_progress_on_is_still_one_line(tmp_path, capsys, argument
 def test_a_full_disk_with_progress_on_is_still_one_line(tmp_path, capsys, monkeypatch) -> None:
     import shutil
 
-    import benchmark.harness.outputs as outputs
+    import benchmark.harness.paths as paths
 
     usage = shutil.disk_usage(tmp_path)
-    monkeypatch.setattr(outputs.shutil, "disk_usage", lambda _: usage._replace(free=1024))
+    monkeypatch.setattr(paths.shutil, "disk_usage", lambda _: usage._replace(free=1024))
     code = main(["run", "--methods", "unsir", "--results", str(tmp_path / "r.sqlite"),
                  "--cache-dir", str(tmp_path / "c"), *[a for a in FAST if a != "--quiet"]])
     _one_line_exit_2(capsys, code, "not enough free disk")

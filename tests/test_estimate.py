@@ -13,6 +13,7 @@ from benchmark.harness.estimate import Speed, estimate, layer_mflops
 from benchmark.harness.grid import expand
 from benchmark.harness.jobs import Job
 from benchmark.harness.plan import plan_of
+from benchmark.harness.rows import group_cells
 from benchmark.harness.runner import run
 from benchmark.harness.threads import forward_mflops
 from benchmark.models import create_model
@@ -29,7 +30,7 @@ def test_a_fully_stored_run_says_nothing_to_do_and_gives_no_estimate(tiny_spec) 
     assert not reporter.warnings
     plan = plan_of(tiny_spec)
     groups = expand(plan)
-    cells = plan.cells(groups[0])
+    cells = group_cells(plan, groups[0])
     cost = estimate(plan, [Job(groups[0], cells, set())], ArtifactStore(plan.checkpoint_dir, "cache"))
     assert cost.nothing_to_do and cost.seconds == 0 and cost.parts == {}
 

@@ -10,15 +10,24 @@ import torch
 from benchmark.core import training
 from benchmark.harness import evaluate as evaluate_module
 from benchmark.harness.evaluate import Evaluator, OriginalLogits
+from benchmark.harness.grid import Group, GroupContext
 from benchmark.harness.options import MetricOptions
+from benchmark.harness.plan import plan_of
+from benchmark.harness.progress import Reporter
+from benchmark.harness.spec import RunSpec
 from tests.helpers import CPU, normalizer, tiny_data, trained_model
 
 OPTIONS = MetricOptions(relearn_max_epochs=2)
 
 
 def _evaluator(data, forget, original, gold, logits=None) -> Evaluator:
-    return Evaluator(data, forget, original, gold, CPU, normalizer(data), OPTIONS, 0,
-                     original_logits=logits)
+    """An evaluator within a group of smallcnn on ``data``, seed 0 (what a run hands it)."""
+    plan = plan_of(RunSpec(methods=["retrain"], datasets=["synthetic"], device="cpu",
+                           metrics=OPTIONS))
+    group = Group("smallcnn", "synthetic", 0, data, [], [])
+    ctx = GroupContext(plan, group, None, group.factory,  # type: ignore[arg-type]
+                       normalizer(data), Reporter.silent())
+    return Evaluator(ctx, forget, original, gold, logits)
 
 
 def test_shared_original_logits_change_no_metric() -> None:

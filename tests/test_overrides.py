@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from benchmark.core.config import apply_overrides, parse_assignments
+from benchmark.core.config import apply_overrides
 from benchmark.core.errors import UserError
 from benchmark.core.training import TrainRecipe
-from benchmark.harness.settings import recipe_for
+from benchmark.harness.settings import parse_assignments, settle
 from methods.unsir import UnsirConfig
 
 
@@ -50,15 +50,17 @@ def test_recipe_precedence_defaults_preset_model_dataset_then_flags() -> None:
     from benchmark.harness.settings import apply_section, spec_from_preset
 
     preset = {"train": {"epochs": 3, "lr": 0.2, "model": {"smallcnn": {"epochs": 4, "lr": 0.3}},
-                        "dataset": {"digits": {"epochs": 5}}}}
+                        "dataset": {"digits": {"epochs": 5}}},
+              "models": ["smallcnn", "allcnn", "resnet18"], "datasets": ["cifar10", "digits", "faces"]}
     spec = spec_from_preset(preset)
-    assert recipe_for(spec, "allcnn", "cifar10").epochs == 3
-    assert recipe_for(spec, "smallcnn", "cifar10").epochs == 4
-    assert recipe_for(spec, "allcnn", "digits").epochs == 5
-    assert (recipe_for(spec, "smallcnn", "digits").epochs,
-            recipe_for(spec, "smallcnn", "digits").lr) == (5, 0.3)
-    assert recipe_for(spec, "resnet18", "faces").batch_size == TrainRecipe().batch_size
+    recipe = settle(spec).recipes
+    assert recipe["allcnn", "cifar10"].epochs == 3
+    assert recipe["smallcnn", "cifar10"].epochs == 4
+    assert recipe["allcnn", "digits"].epochs == 5
+    assert (recipe["smallcnn", "digits"].epochs, recipe["smallcnn", "digits"].lr) == (5, 0.3)
+    assert recipe["resnet18", "faces"].batch_size == TrainRecipe().batch_size
     apply_section(spec, "train", {"epochs": 6}, from_flags=True)
-    assert {recipe_for(spec, m, d).epochs for m in ("smallcnn", "allcnn")
+    recipe = settle(spec).recipes
+    assert {recipe[m, d].epochs for m in ("smallcnn", "allcnn")
             for d in ("digits", "cifar10")} == {6}
-    assert recipe_for(spec, "smallcnn", "cifar10").lr == 0.3  # flags override only what they set
+    assert recipe["smallcnn", "cifar10"].lr == 0.3  # flags override only what they set

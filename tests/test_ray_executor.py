@@ -21,6 +21,7 @@ from benchmark.harness.grid import expand  # noqa: E402
 from benchmark.harness.jobs import Job  # noqa: E402
 from benchmark.harness.plan import plan_of  # noqa: E402
 from benchmark.harness.ray_executor import RayExecutor, run_group  # noqa: E402
+from benchmark.harness.rows import group_cells  # noqa: E402
 from benchmark.harness.runner import run  # noqa: E402
 
 TIMING_KEYS = {"time_s", "speedup_vs_retrain", "speedup_note"}
@@ -92,7 +93,7 @@ def test_a_task_whose_worker_dies_becomes_failure_rows(grid) -> None:
 
     plan = plan_of(dataclasses.replace(grid, seeds=[0]))
     (group,) = expand(plan)
-    cells = [c for c in plan.cells(group) if c.method in ("original", "retrain", "unsir")]
+    cells = [c for c in group_cells(plan, group) if c.method in ("original", "retrain", "unsir")]
     job = Job(group, cells, {c.row_id for c in cells})
     rows: list[dict] = []
     RayExecutor._collect(ray, dies.remote(), plan, job, ArtifactStore(plan.checkpoint_dir),
@@ -105,7 +106,7 @@ def test_without_a_shared_cache_checkpoints_come_back_to_the_driver(grid) -> Non
     plan = plan_of(dataclasses.replace(grid, seeds=[0]))
     (group,) = expand(plan)
     result = run_group(plan, (group.model, group.dataset, 0),
-                       {c.row_id for c in plan.cells(group)}, ".ray-shared-not-there", None)
+                       {c.row_id for c in group_cells(plan, group)}, ".ray-shared-not-there", None)
     assert result["folder"] != str(grid.checkpoint_dir())  # a private folder of the worker
     kinds = sorted(kind for kind, _, _, _ in result["checkpoints"])
     assert kinds == ["original", "retrain"]

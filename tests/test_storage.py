@@ -23,7 +23,7 @@ import pytest
 import torch
 
 import benchmark.core.artifacts as artifacts
-import benchmark.harness.outputs as outputs
+import benchmark.harness.paths as paths
 from benchmark.__main__ import main
 from benchmark.core.artifacts import ArtifactStore
 from benchmark.harness.store import ResultStore
@@ -106,7 +106,7 @@ def test_cache_dir_that_is_a_file(tmp_path, capsys) -> None:
 
 
 def test_a_full_disk_is_refused_up_front(tmp_path, capsys, monkeypatch) -> None:
-    monkeypatch.setattr(outputs.shutil, "disk_usage",
+    monkeypatch.setattr(paths.shutil, "disk_usage",
                         lambda path: shutil._ntuple_diskusage(10**9, 10**9 - 2**20, 2**20))
     code = main(["run", "--methods", "unsir", "--results", str(tmp_path / "r.sqlite"),
                  "--cache-dir", str(tmp_path / "c"), *FAST])

@@ -1,13 +1,13 @@
-"""Hyperparameter dataclasses: ``--set section.key=value`` overrides, types and bounds.
+"""Hyperparameter dataclasses: settings with bounds, typed overrides, and a result's id values.
 
 Every value a user gives (flag, preset, claims file) passes :func:`apply_overrides`: it is
 coerced to the field's type, then checked against the field's bounds (:func:`setting`),
-so a bad value is one line before anything is trained, never a traceback after.
+so a bad value is one line before anything is trained, never a traceback after. Turning
+``--set`` text into values is benchmark.harness.settings' part (the flags' own syntax).
 """
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import math
 import types
@@ -18,39 +18,6 @@ from benchmark.core.errors import UserError
 
 # Larger whole numbers overflow torch's and numpy's 32-bit arguments and are never meant.
 MAX_INT = 2**31 - 1
-
-
-def parse_assignments(items: list[str]) -> dict[str, dict[str, Any]]:
-    """``["unsir.impair_lr=0.05", "train.epochs=3"]`` -> ``{"unsir": {"impair_lr": 0.05}, ...}``."""
-    result: dict[str, dict[str, Any]] = {}
-    for item in items:
-        target, sep, raw = item.partition("=")
-        section, dot, key = target.strip().partition(".")
-        if not sep or not dot or not section or not key:
-            raise UserError(f"bad --set {item!r}; use --set method.key=value or train.key=value")
-        try:
-            value = parse_value(raw.strip())
-        except UserError as error:
-            raise UserError(f"--set {target.strip()}: {error}") from None
-        result.setdefault(section, {})[key] = value
-    return result
-
-
-def parse_value(raw: str) -> Any:
-    """A Python/TOML-like literal (numbers, true/false, none, quoted or bare strings)."""
-    lowered = raw.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    if lowered in ("none", "null"):
-        return None
-    try:
-        value = ast.literal_eval(raw)
-    except (ValueError, SyntaxError):
-        return raw
-    if isinstance(value, float) and value == 0.0 and any(c in "123456789" for c in
-                                                          raw.lower().partition("e")[0]):
-        raise UserError(f"{raw} is too small for a float: it underflows to 0; give a larger value")
-    return value
 
 
 def apply_overrides(config: Any, values: dict[str, Any], what: str) -> Any:

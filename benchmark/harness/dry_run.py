@@ -16,6 +16,7 @@ from benchmark.harness.grid import expand
 from benchmark.harness.plan import Plan
 from benchmark.harness.prechecks import applicability_warnings
 from benchmark.harness.references import reference_keys
+from benchmark.harness.rows import group_cells
 from benchmark.harness.store import ResultStore
 from benchmark.harness.trainable import check_loaded
 from datasets.base import ImageDataset
@@ -35,7 +36,7 @@ def dry_run_lines(plan: Plan, data: dict[str, ImageDataset] | None = None) -> li
     to_train: set[str] = set()
     for group in groups:
         lines.append(f"{group.model}/{group.dataset} seed {group.seed}:")
-        cells = plan.cells(group)
+        cells = group_cells(plan, group)
         for forget in group.forget_sets:
             keys = reference_keys(plan, group, forget)
             cached = {kind: (plan.checkpoint_dir / f"{kind}-{key}.pt").is_file()
@@ -60,6 +61,6 @@ def _stored_ids(plan: Plan, groups: list) -> set[str]:
     """Ids of the cells already stored in the results database (read-only; none if absent)."""
     if not Path(plan.results).is_file():
         return set()
-    ids = {c.row_id for g in groups for c in plan.cells(g)}
+    ids = {c.row_id for g in groups for c in group_cells(plan, g)}
     with ResultStore(plan.results, read_only=True) as store:
         return ids - store.missing(ids)

@@ -38,11 +38,12 @@ from benchmark.core.hashing import stable_hash
 from benchmark.core.roles import GOLD_METHOD, Role
 from benchmark.core.tensors import LabelledImages, Normalizer
 from benchmark.core.training import train_epoch
-from benchmark.harness.grid import Group, GroupContext
+from benchmark.harness.grid import Group
 from benchmark.harness.jobs import Job
 from benchmark.harness.method_work import METHOD_WORK, Sizes, one_epoch
 from benchmark.harness.plan import Plan
-from benchmark.harness.references import _key_parts  # the one definition of the cache key
+from benchmark.harness.references import key_parts  # the one definition of the cache key
+from benchmark.harness.rows import group_cells
 from benchmark.harness.threads import choose_threads
 
 # Per-sample gradients (Fisher, SSD: torch.func.vmap of a vjp) run far below batched training:
@@ -128,7 +129,7 @@ def estimate(plan: Plan, jobs: Iterable[Job | Group], artifacts: ArtifactStore |
 
 
 def _whole(plan: Plan, group: Group) -> Job:
-    cells = plan.cells(group)
+    cells = group_cells(plan, group)
     return Job(group, cells, {c.row_id for c in cells})
 
 
@@ -194,9 +195,7 @@ def _cached(plan: Plan, group: Group, artifacts: ArtifactStore | None, kind: str
     """Whether ``references`` will load this reference: its file and its .json sidecar exist."""
     if artifacts is None:
         return False
-    ctx = GroupContext(plan, group, artifacts, group.model_factory(plan.model_kwargs.get(group.model, {})),
-                       None, None)  # type: ignore[arg-type]  # the key reads neither
-    path = artifacts.path(kind, stable_hash(_key_parts(ctx) | extra))
+    path = artifacts.path(kind, stable_hash(key_parts(plan, group) | extra))
     return path.exists() and path.with_suffix(".json").exists()
 
 
@@ -221,7 +220,7 @@ def calibrate(plan: Plan, group: Group) -> Speed:
     devices = [engine.device.index or 0] if engine.device.type == "cuda" else []
     threads = torch.get_num_threads()
     with torch.random.fork_rng(devices=devices):  # estimating must not move a seeded stream
-        model = group.model_factory(plan.model_kwargs.get(group.model, {}))(0)
+        model = group.factory(0)
         mflops = layer_mflops(model, tuple(group.data.train_x.shape[1:]))  # before the layout change
         model = engine.prepare(model)
         if engine.device.type == "cpu":  # the count the run will take (sampled now if it must)

@@ -24,9 +24,11 @@ from benchmark.core.progress import progress
 from benchmark.core.scenarios import Scenario
 from benchmark.core.tensors import LabelledImages, Normalizer, balanced_subset
 from benchmark.core.training import predict_logits
-from benchmark.harness.options import MetricOptions
+from benchmark.harness.grid import GroupContext
 from datasets.base import ImageDataset
 from datasets.forget_sets import ForgetSet
+
+RANDOM_MODEL_SALT = 2  # the ZRF metric's random network: a stream of its own (0 original, 1 fresh)
 
 
 @dataclass(frozen=True)
@@ -44,20 +46,19 @@ class OriginalLogits:
 
 
 class Evaluator:
-    """Metrics of unlearned models for one data set and forget set, against original and gold."""
+    """Metrics of unlearned models for one group's forget set, against original and gold."""
 
-    def __init__(
-        self, data: ImageDataset, forget: ForgetSet | tuple[int, ...], original: nn.Module,
-        gold: nn.Module | None, engine: Engine, normalizer: Normalizer, options: MetricOptions,
-        seed: int, random_model: nn.Module | None = None,
-        original_logits: OriginalLogits | None = None,
-    ) -> None:
-        """``random_model``: a randomly initialised model of the same architecture (for ZRF);
-        ``original_logits``: the original's, computed here when not given."""
+    def __init__(self, ctx: GroupContext, forget: ForgetSet | tuple[int, ...], original: nn.Module,
+                 gold: nn.Module | None, original_logits: OriginalLogits | None = None) -> None:
+        """The group's data, seed, engine, normalizer and metric options come from ``ctx``;
+        ``original_logits``: the original's, computed here when not given (None)."""
         if not isinstance(forget, ForgetSet):
             forget = ForgetSet.of_classes(tuple(forget))
+        data, engine, normalizer = ctx.group.data, ctx.engine, ctx.normalizer
+        options, seed = ctx.plan.metrics, ctx.group.seed
         self.data, self.forget, self.original = data, forget, original
         self.engine, self.normalizer, self.options, self.seed = engine, normalizer, options, seed
+        random_model = self._random_model(ctx)
         self.forget_train, self.forget_test = forget.masks(data)
         # Where "forgotten samples" are looked at: the test ones when the scenario has any.
         self.eval_on_test = bool(self.forget_test.any()) or forget.scenario is not Scenario.SAMPLES
@@ -67,8 +68,7 @@ class Evaluator:
         # Without a gold model (its retrain failed) the distances to it are left out.
         self._gold_forget = None if gold is None else self._logits(gold, self._forget_x())
         # ZRF's incompetent teacher: a random network's outputs on the forget training samples.
-        self._random_forget_train = None if random_model is None else \
-            self._logits(random_model, data.train_x[self.forget_train])
+        self._random_forget_train = self._logits(random_model, data.train_x[self.forget_train])
         original_train = self.original_logits.train
         original_test = self.original_logits.test
         self.original_test_acc = M.accuracy(original_test, data.test_y)
@@ -80,6 +80,13 @@ class Evaluator:
         train = LabelledImages(data.train_x, data.train_y)
         self.relearn_set = balanced_subset(train, options.relearn_per_class, False, seed)
         self.forget_eval = LabelledImages(data.test_x[self.forget_test], data.test_y[self.forget_test])
+
+    @staticmethod
+    def _random_model(ctx: GroupContext) -> nn.Module:
+        """ZRF's randomly initialised network of the group's architecture (global RNG left as
+        it was: a stream of its own, RANDOM_MODEL_SALT)."""
+        with torch.random.fork_rng():
+            return ctx.engine.prepare(ctx.factory(RANDOM_MODEL_SALT)).eval()
 
     def _logits(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
         return predict_logits(model, x, self.engine, self.normalizer)
@@ -131,8 +138,7 @@ class Evaluator:
             forget_logits, data.num_classes, retain_classes=self.retain_classes))
         if self._gold_forget is not None:
             result.update(M.gold_distance(forget_logits, self._gold_forget))
-        if self._random_forget_train is not None:
-            result.update(M.zrf_score(train_logits[self.forget_train], self._random_forget_train))
+        result.update(M.zrf_score(train_logits[self.forget_train], self._random_forget_train))
         if self.options.mia:
             stage("membership inference")
             retain_train = ~self.forget_train

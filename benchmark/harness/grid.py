@@ -1,12 +1,13 @@
 """Expands a plan into work: groups of (model, data set, seed), each with its data, forget
-sets and methods. The plan checked every name and setting already; the forget sets are
-parsed here, against the loaded data, before any training."""
+sets, methods and model factory, and what their checkpoints will take on disk. The plan
+checked every name and setting already; the forget sets are parsed here, against the loaded
+data, before any training."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -50,7 +51,11 @@ class ModelFactory:
 
 @dataclass
 class Group:
-    """Work sharing one trained original: a model, a data set and a seed."""
+    """Work sharing one trained original: a model (with its options), a data set and a seed.
+
+    ``factory`` builds the group's models; it is made from the other fields, so a copy with
+    another seed (``dataclasses.replace``) gets that seed's factory.
+    """
 
     model: str
     dataset: str
@@ -60,6 +65,11 @@ class Group:
     methods: list[str]  # requested methods; the gold method is a reference, run regardless
     data_fingerprint: str = ""
     weight_bytes: int = 0  # size of one checkpoint of the model, for the free-space check
+    model_kwargs: Mapping[str, Any] = field(default_factory=dict)  # the plan's, for this model
+    factory: ModelFactory = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.factory = self.model_factory(self.model_kwargs)
 
     def model_factory(self, kwargs: Mapping[str, Any]) -> ModelFactory:
         return ModelFactory(self.model, tuple(sorted(kwargs.items())), self.data.num_classes,
@@ -89,8 +99,21 @@ def expand(plan: Plan, data: dict[str, ImageDataset] | None = None) -> list[Grou
             weight_bytes = sum(t.numel() * t.element_size() for t in built.state_dict().values())
             for seed in plan.seeds:
                 groups.append(Group(model, dataset_name, seed, data, forget_sets,
-                                    plan.unlearning_methods, fingerprint, weight_bytes))
+                                    plan.unlearning_methods, fingerprint, weight_bytes,
+                                    dict(plan.model_kwargs.get(model, {}))))
     return groups
+
+
+def checkpoint_bytes(plan: Plan, groups: list[Group]) -> int:
+    """Bytes the checkpoints of ``groups`` take: each original and gold model, the unlearned
+    models with ``save_models``, and a population's N originals and 2N retrained a forget set."""
+    need = 0
+    for group in groups:
+        per_forget = 1 + (len(group.methods) if plan.save_models else 0)
+        need += group.weight_bytes * (1 + per_forget * len(group.forget_sets))
+        n = plan.metrics.population
+        need += group.weight_bytes * n * (1 + 2 * len(group.forget_sets))
+    return need
 
 
 def limit_per_class(data: ImageDataset, options: DataOptions) -> ImageDataset:

@@ -22,17 +22,20 @@ from benchmark.harness.population import Outputs, Population
 from benchmark.harness.progress import Reporter
 from benchmark.harness.provenance import provenance
 from benchmark.harness.references import Reference, gold_model, original_model
-from benchmark.harness.requests import request_in
-from benchmark.harness.rows import collapse_warning, make_row, weak_original_warning
+from benchmark.harness.rows import CellSpec, make_row
 from benchmark.harness.schema import STATUS_SKIPPED
-from benchmark.harness.spec import CellSpec
 from benchmark.harness.threads import choose_threads, forward_mflops
 from benchmark.harness.timing import speedup
-from benchmark.harness.unlearning import Outcome, timed_unlearn
+from benchmark.harness.unlearning import Outcome, unlearn_in
 from benchmark.models import resolved_options
 from methods import METHODS
 
-RANDOM_MODEL_SALT = 2  # the ZRF metric's random network: a stream of its own (0 original, 1 fresh)
+# A model whose retain accuracy is below this many times chance (1 / classes) has collapsed:
+# it no longer classifies, so its "forget accuracy 0" says nothing about forgetting.
+COLLAPSE_FACTOR = 2.0
+# An original below this many times chance on the test split is too weak to unlearn from:
+# a 27 % CIFAR-10 original (100 images a class, 2 epochs) makes every comparison moot.
+WEAK_ORIGINAL_FACTOR = 3.0
 
 
 class GroupRun:
@@ -44,7 +47,7 @@ class GroupRun:
     def __init__(self, plan: Plan, group: Group, artifacts: ArtifactStore,
                  sink: Callable[[dict[str, Any]], None], reporter: Reporter) -> None:
         engine = plan.engine
-        factory = group.model_factory(plan.model_kwargs.get(group.model, {}))
+        factory = group.factory
         threads_reason = None
         if engine.device.type == "cpu":  # before anything is timed: the count is part of the setup
             mflops = forward_mflops(factory(0), tuple(group.data.train_x.shape[1:]))
@@ -76,9 +79,7 @@ class GroupRun:
                 continue
             gold = gold_model(ctx, forget, original.model)
             with ctx.reporter.phase(f"{ctx.where(forget)}: reference logits"):
-                evaluator = Evaluator(group.data, forget, original.model, gold.model, self.engine,
-                                      ctx.normalizer, self.plan.metrics, group.seed,
-                                      self._random_model(), original_logits)
+                evaluator = Evaluator(ctx, forget, original.model, gold.model, original_logits)
                 original_logits = evaluator.original_logits
             if not self.warnings:
                 warning = weak_original_warning(evaluator.original_test_acc, group.data.num_classes)
@@ -149,20 +150,13 @@ class GroupRun:
         pool = {Role.ORIGINAL: "original", Role.GOLD: "retrain_b"}.get(item.role)
         return population.pool(pool) if pool else population.method(item.method)
 
-    def _random_model(self) -> torch.nn.Module:
-        """The ZRF metric's randomly initialised network (global RNG left as it was)."""
-        with torch.random.fork_rng():
-            return self.engine.prepare(self.ctx.factory(RANDOM_MODEL_SALT)).eval()
-
     def _model_of(self, item: CellSpec, original: Reference, gold: Reference) -> Outcome:
         """The model of a cell: a reference as it is, or a method's timed output."""
         if item.role is Role.ORIGINAL:
             return Outcome(original.model, original.seconds)
         if item.role is Role.GOLD:
             return Outcome(gold.model, gold.seconds, gold.error, dict(gold.samples_seen))
-        method = self.plan.method(item.method)
-        request = request_in(self.ctx, method, item.forget)
-        return timed_unlearn(method, original.model, request, self.group.seed)
+        return unlearn_in(self.ctx, self.plan.method(item.method), item.forget, original.model)
 
     def _store(self, item: CellSpec, *, metrics: dict[str, Any] | None = None,
                timings: dict[str, Any] | None = None, error: str | None = None,
@@ -179,3 +173,22 @@ class GroupRun:
             "model_options": resolved_options(self.group.model, **item.model_kwargs),
         }
         self.sink(row)
+
+
+def collapse_warning(metrics: dict[str, Any], num_classes: int) -> str | None:
+    """A warning when retain accuracy fell to near chance (see COLLAPSE_FACTOR)."""
+    retain = metrics.get("retain_acc_test")
+    limit = COLLAPSE_FACTOR / num_classes
+    if retain is None or retain != retain or retain >= limit:
+        return None
+    return (f"collapsed: retain accuracy {100 * retain:.1f}% is below {COLLAPSE_FACTOR:g}x chance "
+            f"({100 * limit:.1f}%); its forget accuracy means nothing")
+
+
+def weak_original_warning(test_acc: float | None, num_classes: int) -> str | None:
+    """A warning when the original is barely above chance: every comparison is then moot."""
+    limit = WEAK_ORIGINAL_FACTOR / num_classes
+    if test_acc is None or test_acc != test_acc or test_acc >= limit:
+        return None
+    return (f"weak original: test accuracy {100 * test_acc:.1f}% is below {WEAK_ORIGINAL_FACTOR:g}x "
+            f"chance ({100 * limit:.1f}%); train longer or on more data")

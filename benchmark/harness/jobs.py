@@ -15,8 +15,7 @@ from typing import Any
 from benchmark.harness.grid import Group
 from benchmark.harness.plan import Plan
 from benchmark.harness.provenance import provenance
-from benchmark.harness.rows import make_row
-from benchmark.harness.spec import CellSpec
+from benchmark.harness.rows import CellSpec, make_row
 
 Sink = Callable[[dict[str, Any]], None]
 

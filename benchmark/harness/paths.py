@@ -11,17 +11,26 @@ Every command that writes (``run``'s results and cache, ``report --out``, ``expo
   is one line and exit 2, before the database is read or a model trained.
 
 Missing parent folders of an output are fine: the command creates them.
+
+``run`` checks its own outputs twice, writing nothing: its results file and cache folder
+can be written (:func:`check_outputs`, before any data is loaded), and the cache's disk has
+room for the checkpoints (:func:`check_free_space`, once the data tells the model sizes).
+The store and the cache are opened (and created) only after both.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
+from benchmark.core.artifacts import StorageError
 from benchmark.core.errors import UserError
+from benchmark.harness.store import check_ours
 
 Inputs = dict[str, "str | Path | None"]  # what the input is called -> its path (None: not given)
+SPARE_BYTES = 64 * 2**20  # room left for the results database and the decode cache
 
 
 def resolved(path: str | Path) -> Path:
@@ -95,3 +104,39 @@ def write_problem(folder: Path) -> str | None:
     except OSError as error:
         return error.strerror or str(error)
     return None
+
+
+def check_outputs(results: str | Path, cache: Path) -> None:
+    """Raise StorageError/UserError unless ``run``'s results file and cache folder are writable
+    and the results file, when it exists, is a database of ours."""
+    results = Path(results)
+    if results.is_dir():
+        raise UserError(f"results path {results} is a folder; give a file such as results.sqlite")
+    _check_writable(results, "results file", is_folder=False)
+    check_ours(results)
+    if cache.exists() and not cache.is_dir():
+        raise StorageError(f"cache folder {cache} is a file; give a folder with --cache-dir")
+    _check_writable(cache, "cache folder", is_folder=True)
+
+
+def check_free_space(cache: Path, checkpoint_bytes: int) -> None:
+    """Raise StorageError when the cache's disk cannot hold ``checkpoint_bytes`` and a spare."""
+    need = SPARE_BYTES + checkpoint_bytes
+    folder = existing_ancestor(cache)
+    free = shutil.disk_usage(folder).free
+    if free < need:
+        raise StorageError(f"not enough free disk for this run's checkpoints under {folder}: "
+                           f"{free / 2**20:.0f} MiB free, about {need / 2**20:.0f} MiB needed; "
+                           "free space or use another --cache-dir")
+
+
+def _check_writable(path: Path, what: str, is_folder: bool) -> None:
+    target = path.expanduser().absolute()
+    if target.exists() and not os.access(target, os.W_OK):
+        raise StorageError(f"the {what} {target} is not writable; give a writable one")
+    folder = target if is_folder and target.exists() else existing_ancestor(target.parent)
+    if not folder.is_dir():
+        raise StorageError(f"cannot create the {what} {target}: {folder} is not a folder")
+    if problem := write_problem(folder):
+        raise StorageError(f"cannot write the {what} {target}: {folder} is not writable "
+                           f"({problem})")

@@ -12,7 +12,7 @@ check every name, seed and setting here, once, before any data is loaded, and bu
 
 Nothing after this module re-reads a preset, re-applies ``--set`` or re-validates a config.
 The forget sets that need the data (``random:K``, ``each``, ``subclass:``, ``samples:``) are
-parsed against it when it is loaded (``grid.expand``); :meth:`Plan.cells` then lists a
+parsed against it when it is loaded (``grid.expand``); ``rows.group_cells`` then lists a
 group's cells from the instances held here.
 """
 
@@ -26,22 +26,12 @@ from typing import Any
 
 from benchmark.core.config import apply_overrides
 from benchmark.core.engine import Engine
-from benchmark.core.errors import UserError
-from benchmark.core.roles import GOLD_METHOD, REFERENCE_ROLES, Role
+from benchmark.core.roles import REFERENCE_ROLES
 from benchmark.core.training import TrainRecipe
 from benchmark.harness.options import DataOptions, EngineOptions, MetricOptions
-from benchmark.harness.prechecks import (
-    check_forget_sets,
-    check_ray_address,
-    check_recipes,
-    check_run_paths,
-    data_root_of,
-)
+from benchmark.harness.prechecks import check_plan, data_root_of
 from benchmark.harness.settings import Settled, settle, settle_args
-from benchmark.harness.spec import CellSpec, RunArgs, RunSpec
-from benchmark.harness.trainable import check_declared
-from datasets import DATASETS
-from datasets.base import declared_classes
+from benchmark.harness.spec import RunArgs, RunSpec
 from methods import UnlearningMethod
 
 
@@ -110,23 +100,6 @@ class Plan:
     def data_cache_dir(self) -> Path:
         return self.cache_root / "data"
 
-    def engine_setup(self) -> tuple[str, str, bool]:
-        """(device type, precision, channels_last): the part of the engine a cell id holds."""
-        return self.engine.device.type, self.engine.precision, self.engine.channels_last
-
-    def cells(self, group: Any) -> list[CellSpec]:
-        """Every cell of ``group`` (a grid.Group): per forget set, both references then methods."""
-        device_type, precision, channels_last = self.engine_setup()
-        roles = (Role.ORIGINAL.value, GOLD_METHOD, *group.methods)
-        return [CellSpec(model=group.model, model_kwargs=dict(self.model_kwargs.get(group.model, {})),
-                         dataset=group.dataset, forget=forget, seed=group.seed,
-                         recipe=self.recipe(group.model, group.dataset), method=method,
-                         method_config={} if method == Role.ORIGINAL.value
-                         else self.instances[method].config,
-                         device_type=device_type, metrics=self.metrics, data=self.data,
-                         precision=precision, channels_last=channels_last)
-                for forget in group.forget_sets for method in roles]
-
     def narrowed(self, **changes: Any) -> Plan:
         """This plan with fewer models/data sets/seeds/methods (a Ray group, a tuning study),
         or other run-level values (``rerun``, ``results``, ``metrics``); nothing re-validated
@@ -159,23 +132,8 @@ def plan_of(spec: RunSpec, notes: tuple[str, ...] = ()) -> Plan:
 def _plan(spec: RunSpec, settled: Settled, notes: tuple[str, ...]) -> Plan:
     """What needs more than one setting checked (before any data is read), and the plan."""
     methods, instances, recipes = settled.methods, settled.instances, settled.recipes
-    check_recipes(recipes, bool(spec.train_by_model or spec.train_by_dataset))
-    check_declared(recipes, spec.data.train_per_class,
-                   {name: declared_classes(DATASETS.get(name)) for name in spec.datasets})
-    if spec.metrics.population == 1:
-        raise UserError("metrics.population=1: a population needs at least 2 models (32 or "
-                        "more for a meaningful F; 0 switches the many-model tests off)")
-    if spec.metrics.population and spec.metrics.population_mode == "unlearning_seeds":
-        fixed = [m for m in methods if m not in REFERENCE_ROLES and instances[m].deterministic]
-        if fixed:
-            raise UserError(f"{', '.join(fixed)} cannot be rerun: its output does not depend on "
-                            "the seed, so N unlearning seeds give N identical models; use "
-                            "metrics.population_mode=originals or leave it out")
     cache_root = spec.cache_root().absolute()
-    check_run_paths(spec.results, data_root_of(spec.data_root), cache_root)
-    check_forget_sets(spec.datasets, spec.forget)
-    if spec.executor == "ray" and spec.ray_address:
-        check_ray_address(spec.ray_address)
+    check_plan(spec, settled, cache_root)
     engine = Engine.for_device(spec.device, spec.engine.precision, spec.engine.channels_last)
     return Plan(
         methods=tuple(methods), models=tuple(spec.models), datasets=tuple(spec.datasets),

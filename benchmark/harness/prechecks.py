@@ -1,15 +1,18 @@
 """What a run's arguments alone can refuse, checked before any data is decoded or trained.
 
-``plan.plan_of`` checks names, seeds and every setting's type and bounds, and calls these for
-the checks that need more than one setting, or that were accepted silently before:
+``plan`` resolves names, seeds and every setting's type and bounds (benchmark.harness.settings)
+and then calls :func:`check_plan`, once, for the checks that need more than one setting, or
+that were accepted silently before:
 
+- every training recipe trains (at least one epoch, a learning rate above 0), and one
+  capped by ``data.train_per_class`` has the optimizer steps its schedule needs
+  (benchmark.harness.trainable);
+- a population (``metrics.population``) has at least 2 models, and its unlearning seeds
+  mode has no method whose output ignores the seed;
 - the results file is a real file (not ``:memory:``) and no output is an input: the results
   file is not the data root and the cache folder is neither the data root nor the results;
 - every class forget set fits the class count a data set declares (``random:11`` on the ten
   classes of CIFAR-10 is refused before 185 MB are decoded);
-- every training recipe trains (at least one epoch, a learning rate above 0);
-- the settings of a method that is not in the run (``--set fisher.damping=abc`` without
-  fisher) are checked like those of the methods that are;
 - a ``--ray-address`` answers (a TCP connect of a few seconds) before a database exists.
 
 :func:`applicability_warnings` runs on the loaded data instead (``runner.run_grid`` and
@@ -26,8 +29,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from benchmark.core.errors import UserError
+from benchmark.core.roles import REFERENCE_ROLES
 from benchmark.core.training import TrainRecipe
 from benchmark.harness.paths import check_not_an_input
+from benchmark.harness.settings import Settled
+from benchmark.harness.spec import RunSpec
+from benchmark.harness.trainable import check_declared
 from datasets import DATASETS
 from datasets.base import declared_classes
 from datasets.imagefolder import DATA_ROOT_ENV
@@ -37,6 +44,32 @@ from methods import ForgetSummary, UnlearningMethod
 RAY_CONNECT_TIMEOUT_S = 5.0
 LOCAL_RAY_ADDRESSES = ("auto", "local")  # Ray finds (or starts) these itself
 NOT_CLASS_FORGET_SETS = ("subclass:", "samples:")  # checked against the loaded data instead
+
+
+def check_plan(spec: RunSpec, settled: Settled, cache_root: Path) -> None:
+    """Every check of the module docstring, in its order (``cache_root``: absolute)."""
+    check_recipes(settled.recipes, bool(spec.train_by_model or spec.train_by_dataset))
+    check_declared(settled.recipes, spec.data.train_per_class,
+                   {name: declared_classes(DATASETS.get(name)) for name in spec.datasets})
+    check_population(spec, settled)
+    check_run_paths(spec.results, data_root_of(spec.data_root), cache_root)
+    check_forget_sets(spec.datasets, spec.forget)
+    if spec.executor == "ray" and spec.ray_address:
+        check_ray_address(spec.ray_address)
+
+
+def check_population(spec: RunSpec, settled: Settled) -> None:
+    """A population of at least 2 models; unlearning seeds only for methods that use the seed."""
+    if spec.metrics.population == 1:
+        raise UserError("metrics.population=1: a population needs at least 2 models (32 or "
+                        "more for a meaningful F; 0 switches the many-model tests off)")
+    if spec.metrics.population and spec.metrics.population_mode == "unlearning_seeds":
+        fixed = [m for m in settled.methods
+                 if m not in REFERENCE_ROLES and settled.instances[m].deterministic]
+        if fixed:
+            raise UserError(f"{', '.join(fixed)} cannot be rerun: its output does not depend on "
+                            "the seed, so N unlearning seeds give N identical models; use "
+                            "metrics.population_mode=originals or leave it out")
 
 
 def check_run_paths(results: str, data_root: str | None, cache_root: Path) -> None:

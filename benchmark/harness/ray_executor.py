@@ -29,6 +29,7 @@ from benchmark.harness.group_run import GroupRun
 from benchmark.harness.jobs import Job, Sink, describe, failure_rows
 from benchmark.harness.plan import Plan
 from benchmark.harness.progress import ForwardingReporter, Reporter
+from benchmark.harness.rows import group_cells
 from datasets.base import ImageDataset
 
 MARKER_PREFIX = ".ray-shared-"
@@ -68,7 +69,7 @@ def run_group(plan: Plan, job_index: tuple[str, str, int], todo: set[str], marke
     store = RecordingStore(folder)
     rows: list[dict[str, Any]] = []
     reporter = Reporter.silent() if lines is None else ForwardingReporter(lines.put_nowait)
-    GroupRun(one, group, store, rows.append, reporter).run(one.cells(group), todo)
+    GroupRun(one, group, store, rows.append, reporter).run(group_cells(one, group), todo)
     return {"rows": rows, "checkpoints": [] if shared else store.saved, "folder": str(folder)}
 
 

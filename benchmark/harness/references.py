@@ -24,9 +24,8 @@ from benchmark.core.tensors import LabelledImages
 from benchmark.core.training import train_with_recipe
 from benchmark.harness.grid import Group, GroupContext
 from benchmark.harness.plan import Plan
-from benchmark.harness.requests import request_in
 from benchmark.harness.timing import warm_up
-from benchmark.harness.unlearning import non_finite, timed_unlearn
+from benchmark.harness.unlearning import non_finite, unlearn_in
 from datasets.forget_sets import ForgetSet
 
 log = logging.getLogger(__name__)
@@ -130,10 +129,9 @@ def gold_model(ctx: GroupContext, forget: ForgetSet, original: nn.Module) -> Ref
     if meta is not None:
         return Reference(model.eval(), meta.get("seconds"), meta.get("setup"), True, path,
                          samples_seen=meta.get("samples_seen", {}))
-    request = request_in(ctx, method, forget)
-    request.checkpoint = checkpoint = EpochCheckpoint(store, f"partial_{kind}", key)
+    checkpoint = EpochCheckpoint(store, f"partial_{kind}", key)
     with ctx.reporter.phase(f"{ctx.where()}: retraining without {forget.label}"):
-        outcome = timed_unlearn(method, original, request, ctx.group.seed)
+        outcome = unlearn_in(ctx, method, forget, original, checkpoint)
     if outcome.failed:
         return Reference(None, outcome.seconds, None, False, path, outcome.error,
                          outcome.samples_seen)

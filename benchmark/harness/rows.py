@@ -1,30 +1,77 @@
-"""Results rows: what one cell stores, for a measured model or a failure.
+"""A group's cells (one unit of work each, with a stable id) and the row each one stores.
 
-A row's cell columns come from its CellSpec; its access set and zero-glance flag from the
-method class (the original is trained on everything); its timings say where each time
-was measured, so readers can tell which times may be compared.
+:func:`group_cells` lists, per forget set, the original, the gold retrain and every method
+of a group; a cell's ``row_id`` hashes its settings, so a stored row is found again on a
+rerun. :func:`make_row` builds what a cell stores, for a measured model or a failure: its
+cell columns come from the CellSpec; its access set and zero-glance flag from the method
+class (the original is trained on everything); its timings say where each time was
+measured, so readers can tell which times may be compared.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from benchmark.core.hashing import to_jsonable
-from benchmark.core.roles import Role
+from benchmark.core.config import id_values
+from benchmark.core.hashing import stable_hash, to_jsonable
+from benchmark.core.roles import GOLD_METHOD, Role, role_of
 from benchmark.core.scenarios import Scenario
+from benchmark.core.training import TrainRecipe
+from benchmark.harness.grid import Group
+from benchmark.harness.options import DataOptions, MetricOptions
 from benchmark.harness.plan import Plan
 from benchmark.harness.schema import STATUS_FAILED, STATUS_OK
-from benchmark.harness.spec import CellSpec
 from benchmark.metrics.registry import undeclared
 from datasets.base import ImageDataset
+from datasets.forget_sets import ForgetSet
 from methods import METHODS
 
-# A model whose retain accuracy is below this many times chance (1 / classes) has collapsed:
-# it no longer classifies, so its "forget accuracy 0" says nothing about forgetting.
-COLLAPSE_FACTOR = 2.0
-# An original below this many times chance on the test split is too weak to unlearn from:
-# a 27 % CIFAR-10 original (100 images a class, 2 epochs) makes every comparison moot.
-WEAK_ORIGINAL_FACTOR = 3.0
+
+@dataclass(frozen=True)
+class CellSpec:
+    """One (model, data set, forget set, seed, method) unit: one row in the results."""
+
+    model: str
+    model_kwargs: dict[str, Any]
+    dataset: str
+    forget: ForgetSet
+    seed: int
+    recipe: TrainRecipe
+    method: str
+    method_config: Any
+    device_type: str
+    metrics: MetricOptions
+    data: DataOptions = DataOptions()
+    precision: str = "fp32"
+    channels_last: bool = False
+
+    @property
+    def role(self) -> Role:
+        return role_of(self.method)
+
+    @property
+    def row_id(self) -> str:
+        return stable_hash(self.as_dict())
+
+    def as_dict(self) -> dict[str, Any]:
+        """The cell as JSON-able values: its id hashes them. Settings added after results
+        were stored are left out at their default (core/config.py, ``added_later``)."""
+        return to_jsonable(id_values(self) | {"method_config": id_values(self.method_config)})
+
+
+def group_cells(plan: Plan, group: Group) -> list[CellSpec]:
+    """Every cell of ``group``: per forget set, both references, then the methods."""
+    engine = plan.engine
+    roles = (Role.ORIGINAL.value, GOLD_METHOD, *group.methods)
+    return [CellSpec(model=group.model, model_kwargs=dict(plan.model_kwargs.get(group.model, {})),
+                     dataset=group.dataset, forget=forget, seed=group.seed,
+                     recipe=plan.recipe(group.model, group.dataset), method=method,
+                     method_config={} if method == Role.ORIGINAL.value
+                     else plan.instances[method].config,
+                     device_type=engine.device.type, metrics=plan.metrics, data=plan.data,
+                     precision=engine.precision, channels_last=engine.channels_last)
+            for forget in group.forget_sets for method in roles]
 
 
 def access_of(item: CellSpec) -> tuple[list[str], bool]:
@@ -80,22 +127,3 @@ def forget_names(forget, data: ImageDataset) -> list[str] | None:
     if forget.scenario is Scenario.SUBCLASS:
         return [str(forget.subclass)]
     return None
-
-
-def collapse_warning(metrics: dict[str, Any], num_classes: int) -> str | None:
-    """A warning when retain accuracy fell to near chance (see COLLAPSE_FACTOR)."""
-    retain = metrics.get("retain_acc_test")
-    limit = COLLAPSE_FACTOR / num_classes
-    if retain is None or retain != retain or retain >= limit:
-        return None
-    return (f"collapsed: retain accuracy {100 * retain:.1f}% is below {COLLAPSE_FACTOR:g}x chance "
-            f"({100 * limit:.1f}%); its forget accuracy means nothing")
-
-
-def weak_original_warning(test_acc: float | None, num_classes: int) -> str | None:
-    """A warning when the original is barely above chance: every comparison is then moot."""
-    limit = WEAK_ORIGINAL_FACTOR / num_classes
-    if test_acc is None or test_acc != test_acc or test_acc >= limit:
-        return None
-    return (f"weak original: test accuracy {100 * test_acc:.1f}% is below {WEAK_ORIGINAL_FACTOR:g}x "
-            f"chance ({100 * limit:.1f}%); train longer or on more data")

@@ -17,13 +17,14 @@ from benchmark.core.artifacts import ArtifactStore
 from benchmark.core.errors import RunStopped
 from benchmark.harness.estimate import estimate
 from benchmark.harness.executors import executor_for
-from benchmark.harness.grid import Group, expand
+from benchmark.harness.grid import Group, checkpoint_bytes, expand
 from benchmark.harness.jobs import Job
-from benchmark.harness.outputs import check_free_space, check_outputs
+from benchmark.harness.paths import check_free_space, check_outputs
 from benchmark.harness.plan import Plan, plan_of
 from benchmark.harness.population import training_count
 from benchmark.harness.prechecks import applicability_warnings
 from benchmark.harness.progress import Reporter
+from benchmark.harness.rows import group_cells
 from benchmark.harness.schema import STATUS_FAILED
 from benchmark.harness.spec import RunSpec
 from benchmark.harness.store import ResultStore
@@ -88,7 +89,7 @@ def run_grid(plan: Plan | RunSpec, reporter: Reporter | None = None,
     """
     plan = plan if isinstance(plan, Plan) else plan_of(plan)
     reporter = reporter or Reporter.silent()
-    check_outputs(plan)  # before the data is loaded: nothing is written yet
+    check_outputs(plan.results, plan.cache_root)  # before the data is loaded: nothing is written yet
     reporter.start()
     try:
         with reporter.phase("loading data sets"):
@@ -97,7 +98,7 @@ def run_grid(plan: Plan | RunSpec, reporter: Reporter | None = None,
         if warn_inapplicable:
             for line in applicability_warnings(groups, plan.instances):
                 reporter.warn(line)
-        check_free_space(plan, groups)
+        check_free_space(plan.cache_root, checkpoint_bytes(plan, groups))
         if plan.metrics.population:
             reporter.note(population_cost(plan, groups))
         artifacts = ArtifactStore(plan.checkpoint_dir, "checkpoint cache folder")
@@ -136,7 +137,7 @@ def _run_groups(plan: Plan, groups: list[Group], artifacts: ArtifactStore, repor
     with ResultStore(plan.results) as store:
         jobs, total, skipped = [], 0, []
         for group in groups:
-            cells = plan.cells(group)
+            cells = group_cells(plan, group)
             total += len(cells)
             todo = {c.row_id for c in cells} if plan.rerun else store.missing(c.row_id for c in cells)
             stored = store.rows(c.row_id for c in cells if c.row_id not in todo)

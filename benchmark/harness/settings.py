@@ -3,12 +3,12 @@
 A preset is a TOML table whose keys mirror the CLI flags (``methods``, ``seeds``, ...) plus
 setting sections: ``[train]`` (with ``[train.model.<name>]`` and ``[train.dataset.<name>]``),
 ``[metrics]``, ``[data]``, ``[engine]``, ``[methods_config.<method>]`` and
-``[model_kwargs.<model>]``. ``--set section.key=value`` reaches the same sections through
-:func:`apply_section`, the one place a section name is dispatched. Types and bounds are
-checked here, before any data is loaded or anything is written. :func:`spec_from_args` puts
-the flags of a RunArgs over its preset; :func:`settle` checks every name and builds each
-method's instance (its config checked once) and each (model, data set)'s recipe, which
-benchmark.harness.plan puts in the plan.
+``[model_kwargs.<model>]``. ``--set section.key=value`` (parsed by :func:`parse_assignments`)
+reaches the same sections through :func:`apply_section`, the one place a section name is
+dispatched. Types and bounds are checked here, before any data is loaded or anything is
+written. :func:`spec_from_args` puts the flags of a RunArgs over its preset; :func:`settle`
+checks every name and builds each method's instance (its config checked once) and each
+(model, data set)'s recipe, all in one place, which benchmark.harness.plan puts in the plan.
 
 The training recipe of a (model, data set) follows one precedence rule, lowest first: the
 recipe's defaults < the preset's ``[train]`` < its ``[train.model.<name>]`` < its
@@ -17,11 +17,12 @@ recipe's defaults < the preset's ``[train]`` < its ``[train.model.<name>]`` < it
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from benchmark.core.config import apply_overrides, parse_assignments
+from benchmark.core.config import apply_overrides
 from benchmark.core.errors import UserError
 from benchmark.core.named_files import read_named_toml, shipped_names
 from benchmark.core.roles import GOLD_METHOD, Role
@@ -120,6 +121,39 @@ def _section(key: str) -> str:
     return section
 
 
+def parse_assignments(items: list[str]) -> dict[str, dict[str, Any]]:
+    """``["unsir.impair_lr=0.05", "train.epochs=3"]`` -> ``{"unsir": {"impair_lr": 0.05}, ...}``."""
+    result: dict[str, dict[str, Any]] = {}
+    for item in items:
+        target, sep, raw = item.partition("=")
+        section, dot, key = target.strip().partition(".")
+        if not sep or not dot or not section or not key:
+            raise UserError(f"bad --set {item!r}; use --set method.key=value or train.key=value")
+        try:
+            value = parse_value(raw.strip())
+        except UserError as error:
+            raise UserError(f"--set {target.strip()}: {error}") from None
+        result.setdefault(section, {})[key] = value
+    return result
+
+
+def parse_value(raw: str) -> Any:
+    """A Python/TOML-like literal (numbers, true/false, none, quoted or bare strings)."""
+    lowered = raw.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("none", "null"):
+        return None
+    try:
+        value = ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        return raw
+    if isinstance(value, float) and value == 0.0 and any(c in "123456789" for c in
+                                                          raw.lower().partition("e")[0]):
+        raise UserError(f"{raw} is too small for a float: it underflows to 0; give a larger value")
+    return value
+
+
 def spec_from_preset(table: dict[str, Any], name: str | None = None) -> RunSpec:
     """Build a RunSpec from a preset table (keys mirror the CLI flags)."""
     spec = RunSpec(preset=name)
@@ -202,26 +236,24 @@ def settle_args(args: RunArgs) -> tuple[RunSpec, list[str], Settled]:
 
 
 def settle(spec: RunSpec) -> Settled:
-    """Check every name and setting of ``spec`` once; each config and recipe built once."""
+    """Check every name and setting of ``spec`` once; each config and recipe built once, here.
+
+    A method's config: its defaults, then the preset's, ``--tuned`` and ``--set`` values
+    (merged in that order in ``spec.method_settings``); the settings of a method outside the
+    run are checked too. A recipe follows the precedence rule of this module's docstring.
+    """
     methods = _checked_names(spec)
-    instances = {name: _instance(spec, name) for name in dict.fromkeys([*methods, GOLD_METHOD])}
-    for name in spec.method_settings:  # settings of a method outside the run: checked too
-        if name not in instances:
-            _instance(spec, name)
-    recipes = {(model, dataset): recipe_for(spec, model, dataset)
-               for model in spec.models for dataset in spec.datasets}
+    configs = {name: apply_overrides(METHODS.get(name).Config(), spec.method_settings.get(name, {}),
+                                     name)
+               for name in dict.fromkeys([*methods, GOLD_METHOD, *spec.method_settings])}
+    instances = {name: METHODS.get(name)(configs[name])
+                 for name in dict.fromkeys([*methods, GOLD_METHOD])}
+    # Later tables win key by key: [train] < [train.model.M] < [train.dataset.D] < --set.
+    recipes = {(model, dataset): apply_overrides(
+        spec.train, spec.train_by_model.get(model, {}) | spec.train_by_dataset.get(dataset, {})
+        | spec.train_overrides, "train")
+        for model in spec.models for dataset in spec.datasets}
     return Settled(methods, instances, recipes)
-
-
-def recipe_for(spec: RunSpec, model: str, dataset: str) -> TrainRecipe:
-    """The recipe of ``model`` on ``dataset`` under the precedence rule of this module."""
-    recipe = spec.train
-    for table, key in ((spec.train_by_model, model), (spec.train_by_dataset, dataset)):
-        if key in table:
-            recipe = apply_overrides(recipe, table[key], f"train.{key}")
-    if spec.train_overrides:
-        recipe = apply_overrides(recipe, spec.train_overrides, "train")
-    return recipe
 
 
 def _checked_names(spec: RunSpec) -> list[str]:
@@ -242,8 +274,7 @@ def _checked_names(spec: RunSpec) -> list[str]:
         DATASETS.get(name)
     if not spec.seeds:
         raise UserError("no seed given; use --seeds 0 or --seeds 0,1,2")
-    for seed in spec.seeds:
-        check_seed(seed)
+    seed_list(list(spec.seeds), "seeds")  # the flags' and the Python API's seeds too
     if spec.executor not in EXECUTORS:
         raise UserError(f"unknown executor {spec.executor!r}; use {' or '.join(EXECUTORS)}")
     for section in spec.method_settings:
@@ -251,9 +282,3 @@ def _checked_names(spec: RunSpec) -> list[str]:
             raise UserError(f"--set {section}.…: {section!r} is not a method or setting section; "
                             f"known: train, metrics, data, engine, {', '.join(METHODS.names())}")
     return methods
-
-
-def _instance(spec: RunSpec, name: str) -> UnlearningMethod:
-    """The method with its config: defaults, then the preset's and ``--set`` values."""
-    cls = METHODS.get(name)
-    return cls(apply_overrides(cls.Config(), spec.method_settings.get(name, {}), name))

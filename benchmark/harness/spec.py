@@ -1,8 +1,8 @@
-"""What the user asked for (RunArgs: flags as given; RunSpec: a preset with flags applied) and
-CellSpec (one unit of work with a stable id). benchmark.harness.plan resolves both into a Plan.
+"""What the user asked for: RunArgs (flags as given) and RunSpec (a preset with flags applied).
+benchmark.harness.plan resolves both into a Plan; a group's cells are in benchmark.harness.rows.
 
 A RunSpec is built by benchmark.harness.settings from a TOML preset with CLI flags on top;
-its training recipes are resolved there too (``settings.recipe_for``, the precedence rule).
+its training recipes are resolved there too (``settings.settle``, the precedence rule).
 """
 
 from __future__ import annotations
@@ -13,12 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.core.cache_root import cache_root
-from benchmark.core.config import id_values
-from benchmark.core.hashing import stable_hash, to_jsonable
-from benchmark.core.roles import Role, role_of
 from benchmark.core.training import TrainRecipe
 from benchmark.harness.options import DataOptions, EngineOptions, MetricOptions
-from datasets.forget_sets import ForgetSet
 
 DEFAULT_RESULTS = "results/results.sqlite"
 EXECUTORS = ("local", "ray")  # where groups run (benchmark.harness.executors)
@@ -100,35 +96,3 @@ class RunSpec:
 
     def data_cache_dir(self) -> Path:
         return self.cache_root() / "data"
-
-
-@dataclass(frozen=True)
-class CellSpec:
-    """One (model, data set, forget set, seed, method) unit: one row in the results."""
-
-    model: str
-    model_kwargs: dict[str, Any]
-    dataset: str
-    forget: ForgetSet
-    seed: int
-    recipe: TrainRecipe
-    method: str
-    method_config: Any
-    device_type: str
-    metrics: MetricOptions
-    data: DataOptions = DataOptions()
-    precision: str = "fp32"
-    channels_last: bool = False
-
-    @property
-    def role(self) -> Role:
-        return role_of(self.method)
-
-    @property
-    def row_id(self) -> str:
-        return stable_hash(self.as_dict())
-
-    def as_dict(self) -> dict[str, Any]:
-        """The cell as JSON-able values: its id hashes them. Settings added after results
-        were stored are left out at their default (core/config.py, ``added_later``)."""
-        return to_jsonable(id_values(self) | {"method_config": id_values(self.method_config)})

@@ -1,4 +1,5 @@
-"""One timed ``unlearn`` call, the same for the gold retrain and for every method.
+"""One timed ``unlearn`` call, the same for the gold retrain and for every method
+(:func:`unlearn_in`: within a group, its request built there).
 
 The starting model is copied before the timer, the warm-up runs before it (see
 benchmark.harness.timing), the timer covers the call alone, and the result is checked:
@@ -17,7 +18,11 @@ import torch
 from torch import nn
 
 from benchmark.core.artifacts import StorageError
+from benchmark.core.epoch_checkpoint import EpochCheckpoint
+from benchmark.harness.grid import GroupContext
+from benchmark.harness.requests import request_in
 from benchmark.harness.timing import warm_up
+from datasets.forget_sets import ForgetSet
 from methods.api import UnlearningMethod, UnlearnRequest
 
 
@@ -57,6 +62,16 @@ def timed_unlearn(method: UnlearningMethod, original: nn.Module, request: Unlear
     if problem:
         return Outcome(None, seconds, f"diverged: {problem}", dict(request.samples_seen))
     return Outcome(model.eval(), seconds, None, dict(request.samples_seen))
+
+
+def unlearn_in(ctx: GroupContext, method: UnlearningMethod, forget: ForgetSet,
+               start: nn.Module, checkpoint: EpochCheckpoint | None = None) -> Outcome:
+    """``method`` on a copy of ``start`` for ``forget`` within one group's work: the request
+    holds only the data the method declared, and the group's seed seeds the call.
+    ``checkpoint``: where a long training of the method may resume (the gold retrain's)."""
+    request = request_in(ctx, method, forget)
+    request.checkpoint = checkpoint
+    return timed_unlearn(method, start, request, ctx.group.seed)
 
 
 def non_finite(model: nn.Module) -> str | None:
