@@ -194,3 +194,18 @@ def test_the_summary_holds_the_fisher_measurement(tmp_path, monkeypatch) -> None
                  "--stages", "claims"]) == 0
     summary = (tmp_path / "SUMMARY.md").read_text()
     assert "## Fisher and SSD importances" in summary and "| exact | func |" in summary
+
+
+def test_a_command_past_the_deadline_is_stopped(tmp_path) -> None:
+    import sys
+    import time
+
+    from benchmark.cli.verify_stages import Command
+
+    sleeper = Command("sleep", (sys.executable, "-c", "import time; time.sleep(60)"))
+    start = time.monotonic()
+    code, stopped = verify_gpu._execute(sleeper, tmp_path, time.monotonic() + 1.0)
+    assert stopped and code != 0 and time.monotonic() - start < 30
+    done = Command("print", (sys.executable, "-c", "print('kept')"), stdout="log.txt")
+    assert verify_gpu._execute(done, tmp_path, None) == (0, False)
+    assert (tmp_path / "log.txt").read_text() == "kept\n"
