@@ -14,9 +14,7 @@ import sqlite3
 import pytest
 
 ray = pytest.importorskip("ray", reason="Ray is not installed: pip install -e \".[ray]\"")
-# A local Ray cluster: CI runs these in its slow step, all on one pytest-xdist worker (one
-# cluster started and shut down by this module, never two racing for the machine).
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]
+pytestmark = pytest.mark.slow  # a local Ray cluster: CI runs these in its slow step
 
 from benchmark.core.artifacts import ArtifactStore  # noqa: E402
 from benchmark.harness.grid import expand  # noqa: E402
