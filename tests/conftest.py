@@ -42,6 +42,22 @@ def _private_cache_root(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ[CACHE_ENV] = str(root)
 
 
+@pytest.fixture(scope="session")
+def small_results_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small results database as ``run`` leaves it (original and retrain rows, synthetic
+    data, 2 epochs), made once a session for tests that read, copy or refuse a database.
+    Tests copy it (``copy_db``) rather than touch it."""
+    from benchmark.__main__ import main
+
+    folder = tmp_path_factory.mktemp("small-db")
+    results = folder / "r.sqlite"
+    assert main(["run", "--methods", "retrain", "--datasets", "synthetic", "--set",
+                 "train.epochs=2", "--set", "metrics.relearn=false", "--device", "cpu",
+                 "--quiet", "--results", str(results), "--cache-dir", str(folder / "cache")]) == 0
+    assert not list(folder.glob("r.sqlite-*"))  # no -wal/-shm beside: the file is the database
+    return results
+
+
 @pytest.fixture
 def data() -> ImageDataset:
     """The toy set (10 classes of 60 training images, 8x8); a fresh draw costs milliseconds."""

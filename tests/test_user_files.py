@@ -24,6 +24,7 @@ from benchmark.__main__ import main
 from benchmark.core import artifacts
 from benchmark.core.artifacts import MARKER, ArtifactStore, sweep_debris
 from benchmark.harness.store import ResultStore
+from tests.helpers import copy_db
 
 FAST = ["--datasets", "synthetic", "--set", "train.epochs=2", "--set", "metrics.relearn=false",
         "--device", "cpu", "--quiet"]
@@ -136,27 +137,11 @@ def test_a_shared_cache_folder_keeps_every_foreign_file_through_every_command(
 
 
 # ----------------------------------------------------------------------------- read-only
-@pytest.fixture(scope="module")
-def _ran_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One small database as ``run`` leaves it, made once for the module's tests."""
-    folder = tmp_path_factory.mktemp("ran")
-    results = folder / "r.sqlite"
-    assert main(["run", "--methods", "retrain", "--results", str(results),
-                 "--cache-dir", str(folder / "cache"), *FAST]) == 0
-    assert _beside(results) == []  # run leaves no -wal/-shm file: the file alone is the database
-    return results
-
-
 @pytest.fixture
-def run_db(_ran_db: Path):
-    """A private byte-for-byte copy of that database in a folder of its own: ``run_db(folder)``."""
-
-    def copy_into(folder: Path) -> Path:
-        results = folder / "r.sqlite"
-        shutil.copy2(_ran_db, results)
-        return results
-
-    return copy_into
+def run_db(small_results_db: Path):
+    """``run_db(folder)``: a private byte-for-byte copy of the session's small database (as
+    ``run`` left it) in ``folder``."""
+    return lambda folder: copy_db(small_results_db, folder)
 
 
 def _beside(db: Path) -> list[str]:

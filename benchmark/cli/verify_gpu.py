@@ -288,7 +288,10 @@ def _execute(command: Command, out: Path, deadline: float | None) -> tuple[int, 
     """Run one command; (exit status, whether it was stopped at the deadline)."""
     print(f"-- {command.label}", flush=True)
     with open(out / command.stdout, "w") if command.stdout else _no_file() as stdout:
-        process = subprocess.Popen(list(command.argv), stdout=stdout)
+        # SIGINT at its default in the child, even when verify-gpu itself was started in the
+        # background (where a shell ignores it, and Python then installs no handler): the stop
+        # at the deadline must reach the run's KeyboardInterrupt handler.
+        process = subprocess.Popen(list(command.argv), stdout=stdout, preexec_fn=_default_sigint)
         try:
             timeout = None if deadline is None else max(deadline - _now(), 0.0)
             return process.wait(timeout=timeout), False
@@ -304,6 +307,10 @@ def _execute(command: Command, out: Path, deadline: float | None) -> tuple[int, 
             process.send_signal(signal.SIGINT)
             process.wait()
             raise
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 class _no_file:
