@@ -28,8 +28,34 @@ FAST_METRICS = MetricOptions(relearn=True, relearn_per_class=10, relearn_max_epo
 
 @pytest.fixture(autouse=True, scope="session")
 def _private_cache_root(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Runs without --cache-dir cache under UNLEARN_CACHE_DIR: keep tests out of ~/.cache."""
-    os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("cache-root"))
+    """Runs without --cache-dir cache under UNLEARN_CACHE_DIR: keep tests out of ~/.cache.
+
+    Under pytest-xdist (CI's ``pytest -n 2``) the workers of one test run share this root, as
+    the tests of one plain session do: CIFAR's 60,000 JPEGs are then decoded once a run, not
+    once a worker (the artifact store is safe for several processes at once).
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = tmp_path_factory.getbasetemp().parent / "cache-root"  # the run's, not the worker's
+        root.mkdir(exist_ok=True)
+    else:
+        root = tmp_path_factory.mktemp("cache-root")
+    os.environ[CACHE_ENV] = str(root)
+
+
+@pytest.fixture(scope="session")
+def small_results_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small results database as ``run`` leaves it (original and retrain rows, synthetic
+    data, 2 epochs), made once a session for tests that read, copy or refuse a database.
+    Tests copy it (``copy_db``) rather than touch it."""
+    from benchmark.__main__ import main
+
+    folder = tmp_path_factory.mktemp("small-db")
+    results = folder / "r.sqlite"
+    assert main(["run", "--methods", "retrain", "--datasets", "synthetic", "--set",
+                 "train.epochs=2", "--set", "metrics.relearn=false", "--device", "cpu",
+                 "--quiet", "--results", str(results), "--cache-dir", str(folder / "cache")]) == 0
+    assert not list(folder.glob("r.sqlite-*"))  # no -wal/-shm beside: the file is the database
+    return results
 
 
 @pytest.fixture

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import torch
 from torch import nn
 
@@ -50,3 +53,11 @@ def accuracy_on(model: nn.Module, data: ImageDataset, classes: tuple[int, ...]) 
     mask = torch.isin(data.test_y, torch.tensor(classes))
     logits = predict_logits(model, data.test_x[mask], CPU, normalizer(data))
     return float((logits.argmax(1) == data.test_y[mask]).float().mean())
+
+
+def copy_db(source: Path, folder: Path) -> Path:
+    """A byte-for-byte copy of the database ``source`` as ``folder/r.sqlite``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "r.sqlite"
+    shutil.copy2(source, target)
+    return target

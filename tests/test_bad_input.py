@@ -14,6 +14,7 @@ import pytest
 
 from benchmark.__main__ import main
 from benchmark.harness.store import ResultStore
+from tests.helpers import copy_db
 
 FAST = ["--datasets", "synthetic", "--set", "train.epochs=2", "--set", "metrics.relearn=false",
         "--set", "unsir.noise_steps=2", "--set", "unsir.noise_batch=8", "--device", "cpu",
@@ -197,13 +198,10 @@ def test_a_ray_address_nobody_answers_is_one_line_fast_and_creates_nothing(tmp_p
 
 
 @pytest.fixture(scope="module")
-def stored(tmp_path_factory) -> Path:
-    """A small results database (original and retrain rows) shared by the output-path tests."""
-    folder = tmp_path_factory.mktemp("stored")
-    results = folder / "r.sqlite"
-    assert main(["run", "--methods", "retrain", "--results", str(results),
-                 "--cache-dir", str(folder / "cache"), *FAST]) == 0
-    return results
+def stored(tmp_path_factory, small_results_db) -> Path:
+    """A small results database (original and retrain rows) shared by the output-path tests:
+    a copy of the session's (conftest), so no test here can change another file's."""
+    return copy_db(small_results_db, tmp_path_factory.mktemp("stored"))
 
 
 def _output_cases(tmp: Path, db: Path) -> list[tuple[list[str], str]]:

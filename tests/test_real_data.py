@@ -52,7 +52,14 @@ def test_capped_cifar10_cpu_preset_runs_end_to_end(tmp_path) -> None:
     count alone; lr 0.02 without crops reached 27 % (augmentation has its own tests).
     """
     from benchmark.api import run as run_preset
+    from benchmark.core.cache_root import cache_root
 
+    # A fresh checkpoint cache, but the session's decoded CIFAR-10 (decoding its 60,000 JPEGs
+    # again was a quarter of this test): the data folder of the cache is the session's.
+    shared_data = cache_root() / "data"
+    shared_data.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "data").symlink_to(shared_data, target_is_directory=True)
     frame = run_preset(
         "cifar10-cpu", data_root=os.environ["UNLEARN_DATA_ROOT"],
         results=str(tmp_path / "r.sqlite"), cache_dir=str(tmp_path / "cache"),

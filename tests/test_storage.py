@@ -27,6 +27,7 @@ import benchmark.harness.paths as paths
 from benchmark.__main__ import main
 from benchmark.core.artifacts import ArtifactStore
 from benchmark.harness.store import ResultStore
+from tests.helpers import copy_db
 
 FAST = ["--datasets", "synthetic", "--set", "train.epochs=2", "--set", "metrics.relearn=false",
         "--set", "unsir.noise_steps=2", "--set", "unsir.noise_batch=8", "--device", "cpu",
@@ -65,10 +66,8 @@ def shared_dir():
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def test_read_only_results_file_fails_before_training(shared_dir, tmp_path) -> None:
-    results = shared_dir / "r.sqlite"
-    assert main(["run", "--methods", "unsir", "--results", str(results),
-                 "--cache-dir", str(tmp_path / "c"), *FAST]) == 0
+def test_read_only_results_file_fails_before_training(shared_dir, small_results_db) -> None:
+    results = copy_db(small_results_db, shared_dir)  # a results file with rows, as run left it
     results.chmod(0o444)
     before = _digest(results)
     cache = Path(tempfile.mkdtemp(dir="/tmp"))

@@ -24,6 +24,7 @@ from benchmark.__main__ import main
 from benchmark.core import artifacts
 from benchmark.core.artifacts import MARKER, ArtifactStore, sweep_debris
 from benchmark.harness.store import ResultStore
+from tests.helpers import copy_db
 
 FAST = ["--datasets", "synthetic", "--set", "train.epochs=2", "--set", "metrics.relearn=false",
         "--device", "cpu", "--quiet"]
@@ -136,11 +137,11 @@ def test_a_shared_cache_folder_keeps_every_foreign_file_through_every_command(
 
 
 # ----------------------------------------------------------------------------- read-only
-def _run_db(folder: Path) -> Path:
-    results = folder / "r.sqlite"
-    assert main(["run", "--methods", "retrain", "--results", str(results),
-                 "--cache-dir", str(folder / "cache"), *FAST]) == 0
-    return results
+@pytest.fixture
+def run_db(small_results_db: Path):
+    """``run_db(folder)``: a private byte-for-byte copy of the session's small database (as
+    ``run`` left it) in ``folder``."""
+    return lambda folder: copy_db(small_results_db, folder)
 
 
 def _beside(db: Path) -> list[str]:
@@ -163,8 +164,9 @@ def _to_wal(db: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["as run left it", "left in WAL mode"])
-def test_read_only_commands_leave_nothing_beside_the_database(tmp_path, capsys, mode) -> None:
-    db = _run_db(tmp_path)
+def test_read_only_commands_leave_nothing_beside_the_database(tmp_path, capsys, mode,
+                                                             run_db) -> None:
+    db = run_db(tmp_path)
     assert _beside(db) == [] and db.read_bytes()[18] == 1  # run ends in rollback-journal mode
     if mode == "left in WAL mode":
         _to_wal(db)
@@ -194,8 +196,8 @@ def _unprivileged(command: list[str], home: Path) -> subprocess.CompletedProcess
 
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["as run left it", "left in WAL mode"])
-def test_a_read_only_folder_is_readable_by_a_non_root_user(tmp_path, mode) -> None:
-    db = _run_db(tmp_path)
+def test_a_read_only_folder_is_readable_by_a_non_root_user(tmp_path, mode, run_db) -> None:
+    db = run_db(tmp_path)
     if mode == "left in WAL mode":
         _to_wal(db)
     shelf = Path(tempfile.mkdtemp(prefix="unlearn-ro-", dir="/tmp"))
@@ -250,14 +252,14 @@ def _module(folder: Path, *command: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
-def test_python_m_benchmark_works_from_a_folder_of_the_users(tmp_path) -> None:
+def test_python_m_benchmark_works_from_a_folder_of_the_users(tmp_path, run_db) -> None:
     work = tmp_path / "work"
     work.mkdir()
     _shadow_folder(work)
     listing = _module(work, "list")
     assert listing.returncode == 0, listing.stderr
     assert "unsir" in listing.stdout and "digits" in listing.stdout
-    db = _run_db(tmp_path)
+    db = run_db(tmp_path)
     for attempt in range(2):  # the second one meets the reports/ folder the first one made
         report = _module(work, "report", "--db", str(db), "--out", "reports")
         assert report.returncode == 0, (attempt, report.stderr)

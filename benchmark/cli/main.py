@@ -110,9 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", help="output file (default: the database's name with the format's suffix)")
     export.add_argument("--layers", action="store_true", help="add one column per layer's weight distance")
 
-    verify = command("verify-gpu", "the paper-scale GPU verification in one command (needs CUDA)")
-    verify.add_argument("--data-root", required=True, help="folder holding the CIFAR-10 archive")
-    verify.add_argument("--out", default="gpu-verification", help="output folder")
+    from benchmark.cli.verify_gpu import add_verify_parser
+
+    add_verify_parser(command("verify-gpu", "the paper-scale GPU verification in one command "
+                              "(needs CUDA; --dry-run lists its stages anywhere)"))
     return parser
 
 
