@@ -140,7 +140,7 @@ def train_with_recipe(
         recipe.nesterov,
     )
     steps_per_epoch = -(-len(data) // recipe.batch_size)
-    after_step, plateau = _schedule(optimizer, recipe, steps_per_epoch)
+    after_step, plateau = lr_schedule(optimizer, recipe, steps_per_epoch)
     augment = Augment(recipe.crop_padding, recipe.flip) if recipe.augment else None
     losses: list[float] = []
     for epoch in range(recipe.epochs):
@@ -157,7 +157,7 @@ def train_with_recipe(
     return losses
 
 
-def _schedule(optimizer: torch.optim.Optimizer, recipe: TrainRecipe, steps_per_epoch: int):
+def lr_schedule(optimizer: torch.optim.Optimizer, recipe: TrainRecipe, steps_per_epoch: int):
     """Per-step scheduler callback, or a plateau scheduler stepped once an epoch."""
     total_steps = max(recipe.epochs * steps_per_epoch, 1)
     if recipe.schedule == "constant":
