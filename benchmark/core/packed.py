@@ -13,11 +13,12 @@ computes what member n alone computes; in floating point the grouped kernels rou
 differently (tests/test_pool_training.py states by how much).
 
 Why not ``torch.func.vmap`` over ``stack_module_state``: on the default preset's small CNN
-on 2 CPU cores, one vmapped step of 8-32 members cost as much as the members' steps one
-after the other (the batching rules move the member dimension between layers with copies
-and split batch norm into several kernels), while the packed model was ~1.45x faster at
-one thread (tests/bench/pool_training_speed.py; docs/BENCHMARKS.md). A packed model is an
-ordinary ``nn.Module``: channels_last, autocast and any torch version since 1.x apply.
+on 2 loaded CPU cores, one vmapped training step of 8-32 members cost as much as the
+members' steps one after the other (1.04x; its batching rules move the member dimension
+between layers with copies and split batch norm into several kernels), the packed step
+1.39-1.49x less (one thread, interleaved blocks of 10 steps); whole trainings:
+tests/bench/pool_training_speed.py and docs/BENCHMARKS.md. A packed model is an ordinary
+``nn.Module``: channels_last, autocast and torch's older versions apply alike.
 
 Not every model packs: :func:`pack` refuses layers it cannot pack (layer norm, embeddings,
 parameters outside layers), dropout (its random draws would differ from the members'

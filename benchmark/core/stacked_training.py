@@ -34,6 +34,11 @@ from benchmark.core.progress import progress
 from benchmark.core.tensors import Augment, LabelledImages, Normalizer
 from benchmark.core.training import TrainRecipe, lr_schedule, make_optimizer
 
+# A stack trains in channels_last whatever the engine's layout: on 2 CPU cores the packed small
+# CNN of the default preset trained 1.2-1.9x faster than the members one by one in NHWC and
+# 1.2-1.5x in NCHW (48 members, 2 epochs, 3 interleaved rounds, loaded machine; the layout
+# changes nothing but rounding, and stacked members have cache keys of their own anyway).
+CHANNELS_LAST = True
 ELEMENTWISE_OPTIMIZERS = ("sgd", "adam")
 STEP_SCHEDULES = ("constant", "onecycle", "cosine")  # the learning rate depends on the step only
 # Every TrainRecipe setting this module keeps member by member. A setting added to the recipe
@@ -86,6 +91,8 @@ def train_stacked(members: Sequence[StackMember], data: LabelledImages, recipe: 
     models = [m.model for m in members]
     n = len(members)
     packed = engine.prepare(pack(models)).train()
+    if CHANNELS_LAST:
+        packed = packed.to(memory_format=torch.channels_last)
     optimizer = make_optimizer(packed.parameters(), recipe.optimizer, recipe.lr,
                                recipe.weight_decay, recipe.momentum, recipe.nesterov)
     after_step, _ = lr_schedule(optimizer, recipe, -(-len(data) // recipe.batch_size))
@@ -119,7 +126,7 @@ def _epoch(packed: nn.Module, n: int, data: LabelledImages, optimizer: torch.opt
         if augment is not None:
             x = torch.stack([augment(x[i], draws[i]) for i in range(n)])
         x = pack_inputs(x)
-        if engine.channels_last:
+        if (CHANNELS_LAST or engine.channels_last) and x.dim() == 4:
             x = x.contiguous(memory_format=torch.channels_last)
         labels = data.y[index]  # [N, batch]
         with engine.autocast():

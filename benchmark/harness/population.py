@@ -127,8 +127,10 @@ class Population:
         if self._training is None:
             self._training = decide(self.ctx)
             if not self._training.stacked:
-                self.ctx.reporter.note(f"{self.ctx.where(self.forget)}: population models "
-                                       f"train one after the other: {self._training.reason}")
+                asked = self.ctx.plan.metrics.population_training == "stacked"
+                say = self.ctx.reporter.warn if asked else self.ctx.reporter.note
+                say(f"{self.ctx.where(self.forget)}: population models train one after the "
+                    f"other: {self._training.reason}")
         return self._training
 
     def pool(self, name: str) -> list[Outputs]:

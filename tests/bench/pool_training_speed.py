@@ -135,13 +135,18 @@ def logits_gap(alone: list[nn.Module], together: list[nn.Module], data, engine,
     return worst
 
 
+def usable_cores() -> int:
+    """The cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--members", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--threads", type=int,
-                        default=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                        else os.cpu_count() or 1)
+    parser.add_argument("--threads", type=int, default=usable_cores())
     parser.add_argument("--epochs", type=int, default=None, help="default: the preset's")
     parser.add_argument("--vmap", action="store_true", help="time the torch.func route too")
     args = parser.parse_args()
@@ -156,7 +161,8 @@ def main() -> None:
     normalizer = Normalizer(data.mean, data.std, engine.device)
     seeds = member_seeds(0, "original", args.members)
     print(json.dumps({
-        "cpu": cpu_model(), "cores_usable": args.threads, "machine": platform.machine(),
+        "cpu": cpu_model(), "cores_usable": usable_cores(), "threads": args.threads,
+        "machine": platform.machine(),
         "torch": torch.__version__, "model": model, "dataset": dataset,
         "train_images": len(data.train_y), "members": args.members,
         "recipe": dataclasses.asdict(recipe), "load_average_before": os.getloadavg()}))
