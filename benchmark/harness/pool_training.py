@@ -126,16 +126,22 @@ def chunk_size(ctx: GroupContext, wanted: int) -> int:
 
 def _train_chunk(chunk: list[GroupContext], role: Role, forget: ForgetSet,
                  training: PoolTraining) -> None:
-    jobs = [_job(member, role, forget) for member in chunk]
-    (_, data, recipe), engine = jobs[0], chunk[0].engine
-    if any(len(d) != len(data) or r != recipe for _, d, r in jobs):
-        raise RuntimeError("population members differ in their data or recipe; cannot stack")
+    stack: list[StackMember] = []
+    data, recipe = None, None
+    for member in chunk:  # one copy of the data kept: the members' data sets are equal
+        job, own_data, own_recipe = _job(member, role, forget)
+        if data is None:
+            data, recipe = own_data, own_recipe
+        elif len(own_data) != len(data) or own_recipe != recipe:
+            raise RuntimeError("population members differ in their data or recipe; "
+                               "cannot stack them")
+        stack.append(job)
+    engine = chunk[0].engine
     mflops = None if training.mflops is None else training.mflops * len(chunk)
     with _threads(chunk[0], mflops), engine.timer() as timing:
-        train_stacked([member for member, _, _ in jobs], data, recipe, engine,
-                      chunk[0].normalizer)
+        train_stacked(stack, data, recipe, engine, chunk[0].normalizer)
     setup = engine.setup()
-    for member, (job, _, _) in zip(chunk, jobs, strict=True):
+    for member, job in zip(chunk, stack, strict=True):
         problem = non_finite(job.model)
         if problem:
             raise RuntimeError(f"population member seed {member.group.seed} diverged while "
