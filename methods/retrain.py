@@ -23,7 +23,9 @@ from torch import nn
 from methods.api import (
     ALL_SCENARIOS,
     Access,
+    LabelledImages,
     MethodStyle,
+    TrainRecipe,
     UnlearningMethod,
     UnlearnRequest,
     derive_seed,
@@ -54,12 +56,19 @@ class Retrain(UnlearningMethod):
     style = MethodStyle(label="Retrain", colour="#262626", marker="s")
 
     def unlearn(self, model: nn.Module, request: UnlearnRequest) -> nn.Module:
+        fresh, retain, recipe, seed = self.training(request)
+        train_with_recipe(fresh, retain, recipe, request.engine, request.normalizer,
+                          seed=seed, monitor=request.schedule_monitor, checkpoint=request.checkpoint)
+        return fresh
+
+    def training(self, request: UnlearnRequest) -> tuple[nn.Module, LabelledImages,
+                                                         TrainRecipe, int]:
+        """What :meth:`unlearn` trains: a fresh model, the retain data, the recipe and the
+        seed of the training loop. The harness trains the retrained models of a population
+        together from these (benchmark.harness.pool_training)."""
         recipe = request.original_recipe
         if self.config.epochs > 0:
             recipe = replace(recipe, epochs=self.config.epochs)
         fresh = request.engine.prepare(request.new_model())
         retain = request.retain().to(request.engine.device)
-        train_with_recipe(fresh, retain, recipe, request.engine, request.normalizer,
-                          seed=derive_seed(request.seed, salt=1, stride=1), monitor=request.schedule_monitor,
-                          checkpoint=request.checkpoint)
-        return fresh
+        return fresh, retain, recipe, derive_seed(request.seed, salt=1, stride=1)

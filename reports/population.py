@@ -5,6 +5,11 @@ Written only when the results hold F (``run --set metrics.population=N``). The t
 the methods of each setting by mean F over training seeds, with the retrain-vs-retrain row
 as the floor to read them against (docs/METRICS.md: at small N two retrained pools score far
 below 1), and states N and what the populations cost.
+
+The unit of every mean, interval and test here is the training seed: a training seed's rows
+that differ in their unlearning seed are averaged first (reports.stats.training_seed_means;
+Lanyon et al. 2025, arXiv 2510.26714). F is paired with the retrain row's F of the same
+training seed: both are scored against that seed's one retrained pool.
 """
 
 from __future__ import annotations
@@ -16,12 +21,22 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from benchmark.core.roles import GOLD_METHOD, Role
-from reports.frame import SETTING_KEYS, SkipPart, has_metric, label_palette, usable
-from reports.stats import MISSING, mean_ci
+from reports.frame import CELL_KEYS, SETTING_KEYS, SkipPart, has_metric, label_palette, usable
+from reports.stats import (
+    MIN_PAIRS,
+    MISSING,
+    TEST_NAME,
+    nested_ci,
+    paired_vs_gold,
+    training_seed_means,
+)
 from reports.tables import Table
 
-HEADER = ["Model", "Data set", "Forget", "Rank", "Method", "Seeds", "N", "F", "F × utility",
-          "KLOM forget p95 (nats)", "Forget acc (%)", "MIA entropy (%)", "Population time (s)"]
+HEADER = ["Model", "Data set", "Forget", "Rank", "Method", "Seeds", "N", "F", "p F vs retrain",
+          "F × utility", "KLOM forget p95 (nats)", "Forget acc (%)", "MIA entropy (%)",
+          "Population time (s)"]
+MEANS = ("forgetting_quality", "forgetting_score", "klom_forget", "forget_acc_test",
+         "time_population_s")
 
 
 def population_table(frame: pd.DataFrame) -> Table | None:
@@ -33,8 +48,9 @@ def population_table(frame: pd.DataFrame) -> Table | None:
     ordered = rows.sort_values(["model", "dataset", "n_forget", "forget"])
     for (model, dataset, forget), setting in ordered.groupby(SETTING_KEYS, sort=False):
         setting = setting.dropna(subset=["forgetting_quality"])
-        ranking = setting.groupby("method")["forgetting_quality"].mean().sort_values(
-            ascending=False, kind="stable")
+        ranking = pd.Series({method: training_seed_means(part, "forgetting_quality").mean()
+                             for method, part in setting.groupby("method")}
+                            ).sort_values(ascending=False, kind="stable")
         rank = 0
         for method in ranking.index:
             part = setting[setting["method"] == method]
@@ -42,9 +58,12 @@ def population_table(frame: pd.DataFrame) -> Table | None:
             rank += 0 if reference else 1
             label = part["method_label"].iloc[0] + (" (retrain vs retrain: the floor)"
                                                     if method == GOLD_METHOD else "")
+            test = None if reference else paired_vs_gold(setting, method,
+                                                         "forgetting_quality", CELL_KEYS)
             lines.append([model, dataset, forget, "-" if reference else str(rank), label,
-                          str(part["seed"].nunique()), f"{part['population'].max():.0f}",
-                          mean_ci(part["forgetting_quality"], 1.0, ".3f"),
+                          _seeds(part), f"{part['population'].max():.0f}",
+                          nested_ci(part, "forgetting_quality", 1.0, ".3f"),
+                          MISSING if test is None else test.text,
                           _mean(part, "forgetting_score", 1.0, ".3f"),
                           _mean(part, "klom_forget", 1.0, ".3g"),
                           _mean(part, "forget_acc_test", 100.0, ".1f"),
@@ -52,15 +71,19 @@ def population_table(frame: pd.DataFrame) -> Table | None:
                           _mean(part, "time_population_s", 1.0, ".3g")])
             records.append({"model": model, "dataset": dataset, "forget": forget,
                             "method": method, "rank": None if reference else rank,
-                            "seeds": part["seed"].nunique(), "n": part["population"].max(),
-                            **{f"{c}_mean": part[c].mean() for c in (
-                                "forgetting_quality", "forgetting_score", "klom_forget",
-                                "forget_acc_test", "time_population_s") if c in part}})
+                            "seeds": part["seed"].nunique(), "runs": len(part),
+                            "n": part["population"].max(),
+                            "forgetting_quality_p_vs_retrain": None if test is None else test.p,
+                            **{f"{c}_mean": training_seed_means(part, c).mean()
+                               for c in MEANS if c in part}})
     caption = ("Methods ranked by the many-model forgetting quality F (NeurIPS 2023 unlearning "
                "competition; docs/METRICS.md), mean ± 95 % interval over training seeds, each "
-               "seed's F computed from N unlearned models against N retrained ones. Read F "
-               "against the retrain row (two retrained pools against each other: the best this "
-               "N allows), not against 1; the original is the worst end. F × utility is the "
+               "seed's F computed from N unlearned models against N retrained ones (a training "
+               "seed's unlearning seeds averaged first: the training seed is the unit, Lanyon "
+               "et al. 2025). Read F against the retrain row (two retrained pools against each "
+               "other: the best this N allows), not against 1; the original is the worst end. "
+               f"p F vs retrain: {TEST_NAME} of the method's F against the retrain row's over "
+               f"training seeds ('n too small' below {MIN_PAIRS}). F × utility is the "
                "competition's final score. Population time: the training and unlearning runs "
                "the populations took for that row (cached models are loaded, not retrained).")
     return Table("population", caption, HEADER, lines, pd.DataFrame(records),
@@ -68,8 +91,14 @@ def population_table(frame: pd.DataFrame) -> Table | None:
 
 
 def _mean(rows: pd.DataFrame, column: str, scale: float, fmt: str) -> str:
-    return mean_ci(rows[column], scale, fmt) if column in rows and rows[column].notna().any() \
+    return nested_ci(rows, column, scale, fmt) if column in rows and rows[column].notna().any() \
         else MISSING
+
+
+def _seeds(rows: pd.DataFrame) -> str:
+    """Training seeds, and the runs behind them when a seed has several unlearning seeds."""
+    seeds = rows["seed"].nunique()
+    return str(seeds) if len(rows) == seeds else f"{seeds} ({len(rows)} runs)"
 
 
 def epsilon_figure(frame: pd.DataFrame, notes: list[str]) -> Figure:

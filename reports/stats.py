@@ -7,6 +7,14 @@ Methods are compared with retrain by :func:`paired_vs_gold`, a two-sided paired 
 (``scipy.stats.ttest_rel``) over the seeds of one setting, paired by cell: both rows of a
 pair share model, data set, forget set and seed, so seed-to-seed variation of the data
 split cancels. p-values are not corrected for the many comparisons of a report.
+
+The unit is the training seed (``seed``: which original a row starts from). Rows of one
+training seed that differ only in their unlearning seed are not independent replicates:
+they share the original, and Lanyon et al. 2025 (arXiv 2510.26714) show that evaluating
+over unlearning seeds of one original misleads (SSD's ranking, especially). So intervals and
+paired tests average a training seed's unlearning seeds first (:func:`training_seed_means`)
+and count training seeds; with one row a training seed, as every run stores today, this
+changes nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +33,26 @@ CONFIDENCE = 0.95
 MIN_PAIRS = 3  # below this a paired test has almost no power; we show "n too small"
 TEST_NAME = "paired t-test (scipy.stats.ttest_rel, two-sided)"
 MISSING = "–"
+
+
+TRAINING_SEED = "seed"  # the unit of replication; unlearning seeds nest inside it
+
+
+def training_seed_means(rows: pd.DataFrame, column: str,
+                        keys: Sequence[str] = (TRAINING_SEED,)) -> pd.Series:
+    """``column`` averaged over the rows sharing ``keys`` (a training seed: its unlearning
+    seeds), one value a training seed, indexed by ``keys``; rows without a value are left
+    out, training seeds without any too. What intervals and paired tests take as values."""
+    keys = list(keys)
+    if rows.empty or column not in rows:
+        return pd.Series(dtype=float)
+    values = rows[keys].assign(_value=pd.to_numeric(rows[column], errors="coerce"))
+    return values.groupby(keys)["_value"].mean().dropna()
+
+
+def nested_ci(rows: pd.DataFrame, column: str, scale: float = 1.0, fmt: str = ".1f") -> str:
+    """:func:`mean_ci` over training seeds, each the mean of its unlearning seeds."""
+    return mean_ci(training_seed_means(rows, column), scale, fmt)
 
 
 def half_width(values: pd.Series) -> float:
@@ -82,13 +110,14 @@ def paired_vs_gold(rows: pd.DataFrame, method: str, column: str,
                    cell_keys: Sequence[str]) -> PairedTest:
     """Paired t-test of ``method`` against retrain on ``column``, over the cells of ``rows``.
 
-    A pair is the method's row and retrain's row with equal ``cell_keys``.
+    A pair is the method's and retrain's values of one cell (equal ``cell_keys``, the
+    training seed among them), each the mean over that cell's unlearning seeds.
     """
     keys = list(cell_keys)
-    mine = rows.loc[rows["method"] == method, [*keys, column]]
-    gold = rows.loc[rows["method"] == GOLD_METHOD, [*keys, column]]
-    pairs = mine.merge(gold, on=keys, suffixes=("", "_gold")).dropna()
-    a, b = pairs[column].to_numpy(float), pairs[f"{column}_gold"].to_numpy(float)
+    mine = training_seed_means(rows[rows["method"] == method], column, keys)
+    gold = training_seed_means(rows[rows["method"] == GOLD_METHOD], column, keys)
+    pairs = pd.concat([mine.rename("mine"), gold.rename("gold")], axis=1, join="inner").dropna()
+    a, b = pairs["mine"].to_numpy(float), pairs["gold"].to_numpy(float)
     if len(pairs) < MIN_PAIRS:
         return PairedTest(len(pairs), math.nan, "n too small")
     differences = a - b

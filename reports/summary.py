@@ -22,7 +22,15 @@ from reports.frame import (
     sort_methods,
     usable,
 )
-from reports.stats import MIN_PAIRS, MISSING, TEST_NAME, mean_ci, paired_vs_gold, t_interval
+from reports.stats import (
+    MIN_PAIRS,
+    MISSING,
+    TEST_NAME,
+    mean_ci,
+    paired_vs_gold,
+    t_interval,
+    training_seed_means,
+)
 from reports.tables import Table
 from reports.timing import POOLED_CAPTION, pooled_mark
 
@@ -77,10 +85,11 @@ def summary_table(frame: pd.DataFrame) -> Table:
             for column, _, scale, fmt in metrics:
                 mark = pooled_mark(group.dropna(subset=[column])) if column in TIMED else ""
                 pooled |= bool(mark)
-                line.append(mean_ci(group[column], scale, fmt) + mark)
-                low, high = t_interval(group[column])
-                record.update({f"{column}_mean": group[column].mean(),
-                               f"{column}_sd": group[column].std(),
+                values = training_seed_means(group, column)  # the unit: training seeds
+                line.append(mean_ci(values, scale, fmt) + mark)
+                low, high = t_interval(values)
+                record.update({f"{column}_mean": values.mean(),
+                               f"{column}_sd": values.std(),
                                f"{column}_ci_low": low, f"{column}_ci_high": high})
             for column, _ in tested:
                 if method in REFERENCE_ROLES:  # retrain is the yardstick; original is not unlearned

@@ -1,4 +1,5 @@
-"""95 % Student-t intervals in tables and error bars; paired t-tests against retrain."""
+"""95 % Student-t intervals in tables and error bars; paired t-tests against retrain; both
+over training seeds, a training seed's unlearning seeds averaged first."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from scipy import stats
 
 from benchmark.core.roles import GOLD_METHOD
 from reports.frame import CELL_KEYS
-from reports.stats import mean_ci, paired_vs_gold, t_interval
+from reports.population import population_table
+from reports.stats import mean_ci, nested_ci, paired_vs_gold, t_interval, training_seed_means
 from reports.style import percent_bars
 from reports.summary import summary_table
 from tests.test_reports_frame import frame_of, result_row
@@ -83,3 +85,67 @@ def test_bar_error_bars_are_the_t_interval() -> None:
     assert min(ends) == pytest.approx(max(low * 100, 0.0))
     assert max(ends) == pytest.approx(min(high * 100, 100.0))
     assert min(ends) >= 0.0
+
+
+# ------------------------------------------------ unlearning seeds nested in training seeds
+def _run(method: str, seed: int, unlearning_seed: int, **metrics) -> dict:
+    """A row of training seed ``seed`` unlearned with ``unlearning_seed``."""
+    row = result_row(method, seed, **metrics)
+    row["row_id"] += f"-u{unlearning_seed}"
+    row["unlearning_seed"] = None if method == "original" else unlearning_seed
+    return row
+
+
+def _nested(values: dict[int, list[float]], method: str = "unsir", column: str = "forgetting_quality",
+            population: int = 8) -> list[dict]:
+    return [_run(method, seed, u, **{column: v, "population": population})
+            for seed, runs in values.items() for u, v in enumerate(runs)]
+
+
+UNSIR_F = {0: [0.10, 0.30], 1: [0.20, 0.20], 2: [0.05, 0.45]}  # two unlearning seeds each
+GOLD_F = {0: [0.15], 1: [0.18], 2: [0.12]}
+
+
+def test_unlearning_seeds_are_averaged_within_their_training_seed_first() -> None:
+    """Lanyon et al. 2025: the training seed is the unit; six runs of three originals are
+    three values, not six (the interval of six would be too narrow)."""
+    frame = frame_of(_nested(UNSIR_F))
+    means = training_seed_means(frame, "forgetting_quality")
+    assert means.tolist() == pytest.approx([0.2, 0.2, 0.25])
+    assert nested_ci(frame, "forgetting_quality", 1.0, ".3f") == \
+        mean_ci(np.array([0.2, 0.2, 0.25]), 1.0, ".3f")
+    assert nested_ci(frame, "forgetting_quality", 1.0, ".3f") != \
+        mean_ci(frame["forgetting_quality"], 1.0, ".3f")
+
+
+def test_paired_tests_pair_training_seeds_not_runs() -> None:
+    frame = frame_of(_nested(UNSIR_F) + _nested(GOLD_F, GOLD_METHOD))
+    result = paired_vs_gold(frame, "unsir", "forgetting_quality", CELL_KEYS)
+    expected = stats.ttest_rel([0.2, 0.2, 0.25], [0.15, 0.18, 0.12]).pvalue
+    assert result.pairs == 3 and result.p == pytest.approx(expected)
+
+
+def test_population_table_ranks_and_tests_over_training_seeds() -> None:
+    # Row means rank B first (0.20 < 0.25); training-seed means rank A first (0.30 > 0.25).
+    rows = (_nested({0: [0.1, 0.1, 0.1], 1: [0.5]}, "finetune")
+            + _nested({0: [0.25], 1: [0.25]}, "neggrad")
+            + _nested({0: [0.4], 1: [0.35]}, GOLD_METHOD) + _nested({0: [0.0], 1: [0.0]}, "original"))
+    table = population_table(frame_of(rows))
+    by_method = {line[4].split(" ")[0]: line for line in table.rows}
+    assert by_method["Fine-tune"][3] == "1" and by_method["NegGrad+"][3] == "2"
+    assert by_method["Fine-tune"][5] == "2 (4 runs)" and by_method["NegGrad+"][5] == "2"
+    assert by_method["Fine-tune"][7] == mean_ci(np.array([0.1, 0.5]), 1.0, ".3f")
+    p_column = table.header.index("p F vs retrain")
+    assert by_method["Fine-tune"][p_column] == "n too small"  # two training seeds
+    assert by_method["Retrain"][p_column] == "–"
+    record = table.numeric.set_index("method").loc["finetune"]
+    assert record["forgetting_quality_mean"] == pytest.approx(0.3) and record["runs"] == 4
+
+
+def test_summary_intervals_are_over_training_seeds() -> None:
+    frame = frame_of(_nested(UNSIR_F) + _nested(GOLD_F, GOLD_METHOD))
+    record = summary_table(frame).numeric.set_index("method").loc["unsir"]
+    low, high = t_interval(np.array([0.2, 0.2, 0.25]))
+    assert record["forgetting_quality_mean"] == pytest.approx(0.65 / 3)
+    assert (record["forgetting_quality_ci_low"], record["forgetting_quality_ci_high"]) == \
+        pytest.approx((low, high))

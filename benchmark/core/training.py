@@ -144,7 +144,7 @@ def train_with_recipe(
         recipe.nesterov,
     )
     steps_per_epoch = -(-len(data) // recipe.batch_size)
-    scheduler, plateau = _schedule(optimizer, recipe, steps_per_epoch)
+    scheduler, plateau = lr_schedule(optimizer, recipe, steps_per_epoch)
     after_step = scheduler.step if scheduler is not None else None
     augment = Augment(recipe.crop_padding, recipe.flip) if recipe.augment else None
     # Everything with a state the rest of the training depends on (see epoch_checkpoint).
@@ -169,7 +169,7 @@ def train_with_recipe(
     return losses
 
 
-def _schedule(optimizer: torch.optim.Optimizer, recipe: TrainRecipe, steps_per_epoch: int):
+def lr_schedule(optimizer: torch.optim.Optimizer, recipe: TrainRecipe, steps_per_epoch: int):
     """(a scheduler stepped every optimizer step, a plateau scheduler stepped once an epoch),
     either or both None."""
     total_steps = max(recipe.epochs * steps_per_epoch, 1)

@@ -30,6 +30,7 @@ def flat_record(row: dict[str, Any]) -> dict[str, Any]:
     for key in TIMING_SETUP_KEYS:  # rows built by hand may carry the flat keys already
         record[f"timing_{key}"] = setup.get(key, record.get(f"timing_{key}"))
     record["zero_glance"] = bool(row["zero_glance"])
+    record.setdefault("unlearning_seed", None)  # rows stored before the column: not stated
     record["status"] = row.get("status") or STATUS_OK
     record["error"] = row.get("error")
     record["warnings"] = list(row.get("warnings") or [])

@@ -30,6 +30,10 @@ class MetricOptions:
     # A method's population: run from each of N originals (training seeds, the default), or
     # from the cell's original with N unlearning seeds.
     population_mode: Literal["originals", "unlearning_seeds"] = added_later("originals")
+    # How the pools' originals and retrained models train (benchmark.harness.pool_training):
+    # "auto" stacks small models that can be stacked, "stacked" every model that can be,
+    # "sequential" trains one after the other.
+    population_training: Literal["auto", "stacked", "sequential"] = added_later("auto")
 
 
 @dataclass(frozen=True)

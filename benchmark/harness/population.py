@@ -13,11 +13,13 @@ comparing N models of its kind with N models retrained without the forget set:
   with ``metrics.population_mode=unlearning_seeds``, from the cell's one original with N
   unlearning seeds (a method whose output does not depend on the seed is refused then).
 
-Every member is an original or a gold model of its own seed, cached under exactly the key a
-run with that seed would use (benchmark.harness.references): a pool is built once, resumes
-after a kill at the member it had reached, and is shared by every method and every later
-run; a pool for another recipe, data set or forget set has other keys, never reused. The
-members' seeds are derived from the cell's seed, so N and the seeds define the pool.
+Every member is an original or a gold model of its own seed, cached under the key a run
+with that seed would use (benchmark.harness.references), plus a mark when the pool's models
+trained together (stacked, benchmark.harness.pool_training: the default for small models):
+a pool is built once, resumes after a kill at the member (or stack of members) it had
+reached, and is shared by every method and every later run; a pool for another recipe, data
+set or forget set has other keys, never reused. The members' seeds are derived from the
+cell's seed, so N, the seeds and how they trained define the pool.
 
 Per example the members' outputs are taken on: every forgotten training example (F and
 ``klom_forget``), and a seeded sample of ``population_examples`` retained training
@@ -28,17 +30,20 @@ the final score: accuracy on those samples, mean over each population).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
+from benchmark.core.roles import Role
 from benchmark.core.seeding import derive_seed
 from benchmark.core.training import predict_logits
 from benchmark.harness.grid import GroupContext
+from benchmark.harness.pool_training import PoolTraining, decide, stacked_key, train_missing
 from benchmark.harness.progress import Reporter
-from benchmark.harness.references import gold_model, original_model
+from benchmark.harness.references import cached_model, gold_model, original_model
 from benchmark.harness.requests import request_in
 from benchmark.harness.unlearning import timed_unlearn
 from benchmark.metrics import population as P
@@ -93,6 +98,7 @@ class Population:
                      data.test_y[test_rows.to(data.test_y.device)]),
         }
         self._pools: dict[str, list[Outputs]] = {}
+        self._training: PoolTraining | None = None
 
     # ------------------------------------------------------------------------- members
     def member(self, seed: int) -> GroupContext:
@@ -115,24 +121,54 @@ class Population:
             test_margin=P.margins(*values["test"]),
             retain_acc=_accuracy(*values["retain"]), test_acc=_accuracy(*values["test"]))
 
+    @property
+    def training(self) -> PoolTraining:
+        """How the pools train (decided once; the reason said once when not stacked)."""
+        if self._training is None:
+            self._training = decide(self.ctx)
+            if not self._training.stacked:
+                asked = self.ctx.plan.metrics.population_training == "stacked"
+                say = self.ctx.reporter.warn if asked else self.ctx.reporter.note
+                say(f"{self.ctx.where(self.forget)}: population models train one after the "
+                    f"other: {self._training.reason}")
+        return self._training
+
     def pool(self, name: str) -> list[Outputs]:
         """Outputs of the ``original``, ``retrain`` or ``retrain_b`` pool (built once)."""
         if name not in self._pools:
             with self.ctx.reporter.phase(f"{self.ctx.where(self.forget)}: population, "
                                          f"{self.n} {name.replace('_b', ' (second pool)')} models"):
-                self._pools[name] = [self.outputs(self._reference(name, seed))
-                                     for seed in member_seeds(self.ctx.group.seed,
-                                                              name, self.n)]
+                self._pools[name] = [self.outputs(model) for _, model in self.models(name)]
         return self._pools[name]
 
-    def _reference(self, name: str, seed: int) -> nn.Module:
-        member = self.member(seed)
-        if name == "original":
+    def models(self, name: str) -> Iterator[tuple[GroupContext, nn.Module]]:
+        """Each member of pool ``name`` with its context, loaded or trained (stacked: every
+        missing member is trained, together, before the first is yielded)."""
+        role = Role.ORIGINAL if name == "original" else Role.GOLD
+        members = [self.member(seed) for seed in member_seeds(self.ctx.group.seed, name, self.n)]
+        if self.training.stacked:
+            train_missing(members, role, self.forget, self.training)
+        for member in members:
+            yield member, self._reference(member, role)
+
+    def _reference(self, member: GroupContext, role: Role) -> nn.Module:
+        seed = member.group.seed
+        if self.training.stacked:
+            key = stacked_key(member, role, self.forget)
+            reference = cached_model(member, role, key)
+            if reference is None:  # unreadable since: trained again (a stack of one)
+                train_missing([member], role, self.forget, self.training)
+                reference = cached_model(member, role, key)
+            if reference is None:
+                raise RuntimeError(f"population member {role.value} seed {seed}: stored "
+                                   "model cannot be read back")
+            return reference.model
+        if role is Role.ORIGINAL:
             reference = original_model(member)
         else:
             reference = gold_model(member, self.forget, self.original)
         if reference.model is None:
-            raise RuntimeError(f"population member {name} seed {seed}: {reference.error}")
+            raise RuntimeError(f"population member {role.value} seed {seed}: {reference.error}")
         return reference.model
 
     def method(self, name: str) -> list[Outputs]:
@@ -143,12 +179,13 @@ class Population:
         found = []
         with self.ctx.reporter.phase(f"{self.ctx.where(self.forget)}: population, "
                                      f"{self.n} runs of {name}"):
-            for seed in member_seeds(self.ctx.group.seed,
-                                     "original" if from_originals else "unlearning", self.n):
-                member = self.member(seed)  # its seed seeds the request (and new models)
-                start = original_model(member).model if from_originals else self.original
-                outcome = timed_unlearn(method, start, request_in(member, method,
-                                                                  self.forget), seed)
+            starts = self.models("original") if from_originals else (
+                (self.member(seed), self.original)
+                for seed in member_seeds(self.ctx.group.seed, "unlearning", self.n))
+            for member, start in starts:  # the member's seed seeds the request (and new models)
+                seed = member.group.seed
+                outcome = timed_unlearn(method, start, request_in(member, method, self.forget),
+                                        seed)
                 if outcome.failed:
                     raise RuntimeError(f"population run of {name} from seed {seed}: "
                                        f"{outcome.error}")
@@ -178,6 +215,7 @@ class Population:
                for split in ("forget", "retain", "test")},
             "population": self.n,
             "population_mode": self.ctx.plan.metrics.population_mode,
+            "population_training": self.training.name,
             "forget_epsilons": [round(float(e), 3) for e in epsilons],  # for the report's ECDF
         }
 

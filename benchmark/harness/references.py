@@ -33,6 +33,11 @@ log = logging.getLogger(__name__)
 # Bump when the training loop changes in a way that changes trained weights: old cached
 # checkpoints then stop matching instead of being silently reused.
 TRAINING_CODE_VERSION = 1
+# Marks the key of a model trained stacked with others (benchmark.harness.pool_training):
+# it equals its lone training only in exact arithmetic, so it is never taken for the model
+# a run of its seed trains alone, nor the reverse. Bump the number when
+# benchmark.core.stacked_training changes trained weights.
+STACKED = {"trained": "stacked-1"}
 
 
 @dataclass
@@ -61,6 +66,28 @@ def key_parts(plan: Plan, group: Group) -> dict[str, Any]:
             "precision": plan.engine.precision, "channels_last": plan.engine.channels_last}
 
 
+def original_key(ctx: GroupContext, stacked: bool = False) -> str:
+    """The cache key of the group's original (of one trained stacked with others)."""
+    return stable_hash(_key_parts(ctx) | (STACKED if stacked else {}))
+
+
+def gold_key(ctx: GroupContext, forget: ForgetSet, stacked: bool = False) -> str:
+    """The cache key of the gold model of ``forget`` (of one trained stacked with others)."""
+    parts = _key_parts(ctx) | {"forget": forget, "config": ctx.plan.method(GOLD_METHOD).config}
+    return stable_hash(parts | (STACKED if stacked else {}))
+
+
+def cached_model(ctx: GroupContext, role: Role, key: str) -> Reference | None:
+    """The model stored under ``key`` for ``role``, or None when absent or unusable."""
+    store = ctx.artifacts
+    model = ctx.engine.prepare(ctx.factory(0 if role is Role.ORIGINAL else 1))
+    meta = _load(store, role.value, key, model)
+    if meta is None:
+        return None
+    return Reference(model.eval(), meta.get("seconds"), meta.get("setup"), True,
+                     str(store.path(role.value, key)), samples_seen=meta.get("samples_seen", {}))
+
+
 def reference_keys(plan: Plan, group: Group, forget: ForgetSet) -> dict[str, str]:
     """``{"original": key, "retrain": key}``: the cache keys of a forget set's references,
     known without training (``run --dry-run`` shows which are cached)."""
@@ -85,7 +112,7 @@ def _load(store: ArtifactStore, kind: str, key: str, model: nn.Module) -> dict[s
 def original_model(ctx: GroupContext) -> Reference:
     """The group's original (trained on every class), loaded from the cache or trained."""
     store, engine, group, recipe = ctx.artifacts, ctx.engine, ctx.group, ctx.recipe
-    kind, key = Role.ORIGINAL.value, stable_hash(_key_parts(ctx))  # = reference_keys(...)
+    kind, key = Role.ORIGINAL.value, original_key(ctx)  # = reference_keys(...)
     path = str(store.path(kind, key))
     model = engine.prepare(ctx.factory(0))
     meta = _load(store, kind, key, model)
@@ -122,7 +149,7 @@ def gold_model(ctx: GroupContext, forget: ForgetSet, original: nn.Module) -> Ref
     """
     method = ctx.plan.method(GOLD_METHOD)
     store, kind = ctx.artifacts, Role.GOLD.value
-    key = stable_hash(_key_parts(ctx) | {"forget": forget, "config": method.config})
+    key = gold_key(ctx, forget)
     path = str(store.path(kind, key))
     model = ctx.engine.prepare(ctx.factory())
     meta = _load(store, kind, key, model)

@@ -103,7 +103,9 @@ def make_row(item: CellSpec, plan: Plan, data: ImageDataset, provenance: dict[st
         "forget": forget.label,
         "n_forget": n_forget,
         "scenario": forget.scenario.value,
-        "seed": item.seed,
+        "seed": item.seed,  # the training seed: which original
+        # The seed the row's unlearning ran with (the request's): none for the original.
+        "unlearning_seed": None if item.role is Role.ORIGINAL else item.seed,
         "device": item.device_type,
         "zero_glance": int(zero_glance),
         "access": access,

@@ -5,6 +5,13 @@ hyperparameters, metrics, timings, provenance and artifacts; ``status`` is ``ok`
 ``failed`` (then ``error`` says why and ``metrics`` is empty) or ``skipped`` (a method not
 defined for the cell's forgetting ``scenario``: classes, subclass or samples); ``warnings`` lists what a
 reader should know about an ``ok`` row (a collapsed model, an original near chance).
+
+``seed`` is the training seed (which original the row starts from); ``unlearning_seed`` the
+seed the row's unlearning ran with (its request's seed, from which a method derives its own
+random streams), NULL where nothing was unlearned (the original's row) and in rows stored
+before the column existed. Today a run unlearns with the training seed, so both are equal
+where both are set; reports average a training seed's unlearning seeds before any interval
+or test (reports/stats.py).
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ CREATE TABLE IF NOT EXISTS results (
     forget TEXT NOT NULL,
     n_forget INTEGER NOT NULL,
     seed INTEGER NOT NULL,
+    unlearning_seed INTEGER,
     device TEXT NOT NULL,
     zero_glance INTEGER NOT NULL,
     access TEXT NOT NULL,
@@ -49,4 +57,5 @@ JSON_COLUMNS = ("access", "spec", "hparams", "metrics", "timings", "provenance",
 # What a database made by any earlier version of this suite has: it is ours.
 REQUIRED_COLUMNS = frozenset({"row_id", "method", "model", "dataset", "forget", "seed",
                               "metrics", "timings", "provenance"})
-COLUMN_DEFAULTS = {"artifacts": {}, "status": STATUS_OK, "error": None, "warnings": []}
+COLUMN_DEFAULTS = {"artifacts": {}, "status": STATUS_OK, "error": None, "warnings": [],
+                   "unlearning_seed": None}

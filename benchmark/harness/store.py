@@ -285,7 +285,8 @@ def _add_missing_columns(connection: sqlite3.Connection) -> None:
     for column, declaration in (("status", "TEXT NOT NULL DEFAULT 'ok'"), ("error", "TEXT"),
                                 ("warnings", "TEXT NOT NULL DEFAULT '[]'"),
                                 ("scenario", "TEXT NOT NULL DEFAULT 'classes'"),
-                                ("artifacts", "TEXT NOT NULL DEFAULT '{}'")):
+                                ("artifacts", "TEXT NOT NULL DEFAULT '{}'"),
+                                ("unlearning_seed", "INTEGER")):
         if column not in have:
             connection.execute(f"ALTER TABLE results ADD COLUMN {column} {declaration}")
 

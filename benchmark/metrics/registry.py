@@ -103,6 +103,8 @@ _DECLARED = (
     Metric("population", "Models a population", "", None, aggregate="none"),
     Metric("population_mode", "A method's population", "", None, aggregate="none",
            numeric=False),
+    # "stacked" (the pools' models trained together) or "sequential" (one after the other)
+    Metric("population_training", "Pool training", "", None, aggregate="none", numeric=False),
     Metric("forget_epsilons", "Per-example epsilon", "", False, aggregate="none", detail=True),
     # relearn time (benchmark.metrics.relearn): censored at the cap, see reports.frame
     Metric("relearn_epochs", "Relearn", "epochs", True, aggregate="median"),

@@ -1,0 +1,205 @@
+"""A population's pool on the default preset: N trainings one after the other against one
+stacked training of the same N members, in one process, as a ratio.
+
+The default preset's model, data and recipe (smallcnn on digits, 20 epochs of SGD with
+Nesterov momentum, one-cycle, batch 64, no augmentation), on the CPU in fp32. Each member is
+initialised and seeded as the harness does it (the model factory of its seed, the training
+loop seeded by it). Each round, interleaved so that a change in the machine's load hits
+every variant alike:
+
+* ``sequential``: the N members one after the other with ``train_with_recipe``, on one
+  thread: what the harness runs without stacking (a model this small gets one thread,
+  benchmark.harness.threads, because a second did not pay);
+* ``stacked@1``: the N members together with ``train_stacked`` (benchmark.core.
+  stacked_training), on one thread: the same arithmetic budget;
+* ``stacked@T``: the same on T threads (``--threads``, default: the cores this process may
+  use; left out at 1): what the harness runs on a quiet machine, since it gives a stack the
+  threads of a model of the stack's size;
+* with ``--vmap``, ``vmap@1``: the N members through ``torch.func.stack_module_state`` +
+  ``functional_call`` + ``vmap`` on one thread (the approach benchmark.core.packed explains
+  it does not take).
+
+Prints the hardware (CPU model, cores this process may use), torch's version, the load
+average before and after (a loaded machine makes every number here unreliable: run it
+alone), each round's seconds, and the median ratio ``sequential / variant`` with its range
+over the rounds. It checks, too, that the stacked members' test logits stay within float
+rounding of the sequential ones (the largest difference relative to the logits' scale).
+
+    python -m tests.bench.pool_training_speed [--members 16] [--rounds 3] [--threads 2] [--vmap]
+
+``--epochs 2`` shortens a check that it runs; the numbers in docs/BENCHMARKS.md use the
+preset's 20.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import dataclasses
+import json
+import os
+import platform
+import statistics
+import time
+
+import torch
+from torch import nn
+
+from benchmark.core.engine import Engine, cpu_model
+from benchmark.core.seeding import MODEL_INIT_STRIDE, derive_seed
+from benchmark.core.stacked_training import StackMember, global_rng_state, train_stacked
+from benchmark.core.tensors import LabelledImages, Normalizer
+from benchmark.core.training import (
+    TrainRecipe,
+    lr_schedule,
+    make_optimizer,
+    predict_logits,
+    train_with_recipe,
+)
+from benchmark.harness.plan import resolve
+from benchmark.harness.population import member_seeds
+from benchmark.harness.spec import RunArgs
+from benchmark.models import create_model
+from datasets import DataSource, load_dataset
+
+
+def members(seeds: list[int], data, model: str) -> list[StackMember]:
+    """Fresh members as the harness makes originals: the factory's seed, then build."""
+    out = []
+    for seed in seeds:
+        torch.manual_seed(derive_seed(seed, 0, MODEL_INIT_STRIDE))
+        built = create_model(model, data.num_classes, data.channels, data.image_size)
+        out.append(StackMember(built, seed, global_rng_state(torch.device("cpu"))))
+    return out
+
+
+def sequential(seeds, data, model, recipe, engine, normalizer) -> list[nn.Module]:
+    trained = []
+    for member in members(seeds, data, model):
+        if member.rng_state is not None:
+            torch.set_rng_state(member.rng_state)
+        train_with_recipe(member.model, LabelledImages(data.train_x, data.train_y), recipe,
+                          engine, normalizer, member.seed)
+        trained.append(member.model)
+    return trained
+
+
+def stacked(seeds, data, model, recipe, engine, normalizer) -> list[nn.Module]:
+    group = members(seeds, data, model)
+    train_stacked(group, LabelledImages(data.train_x, data.train_y), recipe, engine, normalizer)
+    return [m.model for m in group]
+
+
+def vmapped(seeds, data, model, recipe, engine, normalizer) -> list[nn.Module]:
+    """The torch.func route: stacked parameters and buffers, one vmapped loss a step."""
+    from torch.func import functional_call, stack_module_state, vmap
+
+    group = [m.model.train() for m in members(seeds, data, model)]
+    params, buffers = stack_module_state(group)
+    base = copy.deepcopy(group[0]).to("meta")
+    optimizer = make_optimizer(list(params.values()), recipe.optimizer, recipe.lr,
+                               recipe.weight_decay, recipe.momentum, recipe.nesterov)
+    scheduler, _ = lr_schedule(optimizer, recipe, -(-len(data.train_y) // recipe.batch_size))
+    after_step = scheduler.step if scheduler is not None else (lambda: None)
+    orders = [torch.Generator().manual_seed(s) for s in seeds]
+
+    def loss(p, b, x, y):
+        return nn.functional.cross_entropy(functional_call(base, (p, b), (x,)), y)
+
+    for _ in range(recipe.epochs):
+        order = torch.stack([torch.randperm(len(data.train_y), generator=g) for g in orders])
+        for start in range(0, order.shape[1], recipe.batch_size):
+            index = order[:, start:start + recipe.batch_size]
+            losses = vmap(loss)(params, buffers, normalizer(data.train_x[index]),
+                                data.train_y[index])
+            optimizer.zero_grad(set_to_none=True)
+            losses.sum().backward()
+            optimizer.step()
+            after_step()
+    return group  # weights not copied back: only the time is compared
+
+
+def timed(threads: int, fn, *args) -> tuple[float, list[nn.Module]]:
+    torch.set_num_threads(threads)
+    start = time.perf_counter()
+    models = fn(*args)
+    return time.perf_counter() - start, models
+
+
+def logits_gap(alone: list[nn.Module], together: list[nn.Module], data, engine,
+               normalizer) -> float:
+    worst = 0.0
+    for a, b in zip(alone, together, strict=True):
+        x = predict_logits(a, data.test_x, engine, normalizer)
+        y = predict_logits(b, data.test_x, engine, normalizer)
+        worst = max(worst, float((x - y).abs().max() / x.abs().max()))
+    return worst
+
+
+def usable_cores() -> int:
+    """The cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--members", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=usable_cores())
+    parser.add_argument("--epochs", type=int, default=None, help="default: the preset's")
+    parser.add_argument("--vmap", action="store_true", help="time the torch.func route too")
+    args = parser.parse_args()
+
+    plan = resolve(RunArgs(preset="default", device="cpu"))
+    model, dataset = plan.models[0], plan.datasets[0]
+    recipe: TrainRecipe = plan.recipe(model, dataset)
+    if args.epochs is not None:
+        recipe = dataclasses.replace(recipe, epochs=args.epochs)
+    data = load_dataset(dataset, DataSource())
+    engine = Engine.for_device("cpu", "fp32", False)
+    normalizer = Normalizer(data.mean, data.std, engine.device)
+    seeds = member_seeds(0, "original", args.members)
+    print(json.dumps({
+        "cpu": cpu_model(), "cores_usable": usable_cores(), "threads": args.threads,
+        "machine": platform.machine(),
+        "torch": torch.__version__, "model": model, "dataset": dataset,
+        "train_images": len(data.train_y), "members": args.members,
+        "recipe": dataclasses.asdict(recipe), "load_average_before": os.getloadavg()}))
+    variants = [("sequential", 1, sequential), ("stacked@1", 1, stacked)]
+    if args.threads > 1:
+        variants.append((f"stacked@{args.threads}", args.threads, stacked))
+    if args.vmap:
+        variants.append(("vmap@1", 1, vmapped))
+    seconds: dict[str, list[float]] = {name: [] for name, _, _ in variants}
+    gap = None
+    for round_ in range(args.rounds):
+        trained = {}
+        for name, threads, fn in variants:
+            took, trained[name] = timed(threads, fn, seeds, data, model, recipe, engine,
+                                        normalizer)
+            seconds[name].append(took)
+        if gap is None:
+            torch.set_num_threads(1)
+            gap = logits_gap(trained["sequential"], trained["stacked@1"], data, engine,
+                             normalizer)
+        print(json.dumps({"round": round_, **{k: round(v[-1], 2) for k, v in seconds.items()}}),
+              flush=True)
+    base = seconds["sequential"]
+    print(f"\n{args.members} members x {recipe.epochs} epochs, {args.rounds} rounds, "
+          f"{cpu_model()}, torch {torch.__version__}, load average after "
+          f"{os.getloadavg()[0]:.2f}; stacked vs sequential test logits differ by at most "
+          f"{gap:.1e} of their scale\n")
+    print("| variant | threads | seconds, median (min-max) | s a member | sequential / it, median (min-max) |")
+    print("| --- | --- | --- | --- | --- |")
+    for name, threads, _ in variants:
+        times = seconds[name]
+        ratios = [b / t for b, t in zip(base, times, strict=True)]
+        print(f"| {name} | {threads} | {statistics.median(times):.1f} ({min(times):.1f}-"
+              f"{max(times):.1f}) | {statistics.median(times) / args.members:.2f} | "
+              f"{statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f}) |")
+
+
+if __name__ == "__main__":
+    main()
