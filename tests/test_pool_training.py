@@ -216,3 +216,21 @@ def test_a_killed_stacked_pool_resumes_without_retraining_stored_members(
     assert all(row["status"] == "ok" for row in rows.values())
     assert {row["metrics"]["population_training"] for row in rows.values()} == {"stacked"}
     assert rows["original"]["metrics"]["forgetting_quality"] == 0.0
+
+
+@pytest.mark.slow
+def test_sequential_pools_keep_the_lone_keys(population_spec) -> None:
+    """The fallback path: each member trained alone, stored under the key a run of its seed
+    uses (so such a run loads it), and the rows say so."""
+    population_spec.metrics = dataclasses.replace(population_spec.metrics, population=2,
+                                                  population_training="sequential")
+    rows = run(population_spec)
+    assert {row["metrics"]["population_training"] for row in rows} == {"sequential"}
+    population = _population(population_spec)
+    folder = plan_of(population_spec).checkpoint_dir
+    for seed in member_seeds(0, "original", 2):
+        member = population.member(seed)
+        assert (folder / f"original-{original_key(member)}.pt").exists()
+        assert not (folder / f"original-{pool_training.stacked_key(member, Role.ORIGINAL, population.forget)}.pt").exists()
+    for seed in member_seeds(0, "retrain", 2):
+        assert (folder / f"retrain-{gold_key(population.member(seed), population.forget)}.pt").exists()
