@@ -11,6 +11,7 @@ import pytest
 
 from benchmark.harness.grid import expand
 from benchmark.harness.plan import resolve
+from benchmark.harness.rows import group_cells
 from benchmark.harness.runner import run
 from benchmark.harness.spec import RunArgs
 from benchmark.harness.store import ResultStore, load_dataframe
@@ -41,7 +42,7 @@ def test_the_published_rows_keep_their_ids() -> None:
     (group,) = expand(plan)
     with sqlite3.connect(f"{N64.as_uri()}?mode=ro&immutable=1", uri=True) as connection:
         stored = {row_id for (row_id,) in connection.execute("SELECT row_id FROM results")}
-    assert {cell.row_id for cell in plan.cells(group)} == stored
+    assert {cell.row_id for cell in group_cells(plan, group)} == stored
 
 
 def test_a_database_from_before_the_column_loads_and_gains_it(tmp_path) -> None:
