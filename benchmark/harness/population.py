@@ -44,8 +44,7 @@ from benchmark.harness.grid import GroupContext
 from benchmark.harness.pool_training import PoolTraining, decide, stacked_key, train_missing
 from benchmark.harness.progress import Reporter
 from benchmark.harness.references import cached_model, gold_model, original_model
-from benchmark.harness.requests import request_in
-from benchmark.harness.unlearning import timed_unlearn
+from benchmark.harness.unlearning import unlearn_in
 from benchmark.metrics import population as P
 from datasets.forget_sets import ForgetSet
 
@@ -183,11 +182,9 @@ class Population:
                 (self.member(seed), self.original)
                 for seed in member_seeds(self.ctx.group.seed, "unlearning", self.n))
             for member, start in starts:  # the member's seed seeds the request (and new models)
-                seed = member.group.seed
-                outcome = timed_unlearn(method, start, request_in(member, method, self.forget),
-                                        seed)
+                outcome = unlearn_in(member, method, self.forget, start)
                 if outcome.failed:
-                    raise RuntimeError(f"population run of {name} from seed {seed}: "
+                    raise RuntimeError(f"population run of {name} from seed {member.group.seed}: "
                                        f"{outcome.error}")
                 found.append(self.outputs(outcome.model))
         return found
