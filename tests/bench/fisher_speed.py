@@ -32,8 +32,8 @@ import time
 import torch
 from torch import nn
 
-from benchmark.core.engine import Engine, cpu_model
 from benchmark.cli.fisher_backends import largest_difference
+from benchmark.core.engine import Engine, cpu_model
 from benchmark.core.tensors import LabelledImages, Normalizer
 from benchmark.models import create_model
 from methods.fisher_diagonal import fisher_diagonal
