@@ -162,10 +162,12 @@ def build_stages(setup: Setup) -> list[Stage]:
               ours, (Command(f"run {PAPER} seed 0", _run(setup, PAPER, FIRST_SEED)),),
               important=True, resumable=True, min_start_s=RUN_MIN_START_S),
         fisher_stage(setup),
+        # -o addopts=: the project's addopts start pytest-xdist workers (-n 2), which the GPU
+        # machine's Python may lack and under which pytest-benchmark times nothing.
         Stage("gpu-bench", "training images/s, UNSIR and Fisher times on CIFAR-shaped data "
               "(tests/bench/test_bench_gpu.py, pytest-benchmark)", c.bench_s,
               (Command("GPU speed benchmarks", (
-                  sys.executable, "-m", "pytest", str(BENCH), "-q", "--benchmark-enable",
+                  sys.executable, "-m", "pytest", str(BENCH), "-q", "-o", "addopts=", "--benchmark-enable",
                   f"--benchmark-json={setup.out / 'gpu-bench.json'}", "-p", "no:cacheprovider")),),
               skip_reason=None if BENCH.exists() else
               f"{BENCH} not found (verify-gpu runs it from a source checkout)"),

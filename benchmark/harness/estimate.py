@@ -1,5 +1,8 @@
 """What a run will cost, estimated before it starts from the work that will really happen.
 
+It is the time from the moment it is printed ("about 25 s from now"): the process's start-up
+before it (Python and torch imports, loading the data sets; 5-6 s on 2 Zen 3 EPYC vCPUs for the
+default preset, 20 s for a first CIFAR-10 decode) has already passed and is not in it.
 Only work still to do is counted: cells already stored are skipped by the runner, and an
 original or gold model already in the artifact store is loaded, not trained (the cache key
 is the one ``references`` uses). When nothing is left the estimate says so and gives no time.
@@ -16,9 +19,10 @@ FLOPs at ``PER_SAMPLE_FLOP_S``; the CPU's layerwise path about a training step's
 ``step_s`` and ``image_s`` come from a calibration of the group's own model on this device,
 at the thread count the run will take: one warm-up step at each of two small batch sizes,
 then the fastest of two steps at each (0.1-0.3 s for the default preset, about 1 s for
-ResNet-9 with the thread count's 0.3 s sampling). ``image_s`` is the larger batch's time per
-image, ``step_s`` what the smaller step has left over: small models are overhead-bound (the
-default preset's smallcnn on 8x8 digits), large ones FLOP-bound. The calibration measures the
+ResNet-9 with the thread count's 0.3 s sampling). ``image_s`` is the slope between the two
+batch sizes (held within half and all of the larger batch's time per image), ``step_s`` what
+the smaller step has left over: small models are overhead-bound (the default preset's
+smallcnn on 8x8 digits), large ones FLOP-bound. The calibration measures the
 machine as it is now, other jobs included. Measured against
 whole runs in docs/BENCHMARKS.md ("The pre-run estimate").
 """
@@ -94,7 +98,7 @@ class Estimate:
             return f"nothing to do: all {self.cells} cells are stored"
         parts = ", ".join(f"{name} {_duration(s)}" for name, s in self.parts.items() if s >= 0.5)
         loaded = f"; {self.loaded} cached model{'s' * (self.loaded != 1)} loaded" if self.loaded else ""
-        return (f"about {_duration(self.seconds)} for {self.todo} of {self.cells} cells"
+        return (f"about {_duration(self.seconds)} from now for {self.todo} of {self.cells} cells"
                 f" ({parts}{loaded})")
 
 
@@ -303,9 +307,21 @@ def _timed_steps(plan: Plan, group: Group, model: torch.nn.Module, mflops: float
     step(big), step(small)  # first calls: allocation, kernel selection
     t_big = min(step(big) for _ in range(2))  # the fastest: the least disturbed by other work
     t_small = min(step(small) for _ in range(2))
-    # Not the slope between the two points: on a shared machine it swung 3x between runs.
-    # The big step's time per image (its fixed part included: an upper bound for large
-    # models), and the fixed part of a step from what the small step has left over.
-    image_s = t_big / big
+    return speed_from_steps(small, t_small, big, t_big, mflops)
+
+
+def speed_from_steps(small: int, t_small: float, big: int, t_big: float,
+                     mflops: float | None = None) -> Speed:
+    """A Speed from the fastest training step at two batch sizes (``small`` < ``big``)."""
+    # The slope between the two points is what an image adds to a step, which is what a
+    # large batch costs an image: on 2 Zen 3 EPYC threads ResNet-9 took 2.53 ms an image at
+    # batch 16, 1.53 ms of slope between batches 8 and 16, and 1.77 ms at batch 256 (the
+    # big step's own time per image overestimated cifar10-cpu by 1.8-1.9x). On a shared
+    # machine the slope of two noisy points swung 3x between runs, so it is held within
+    # [half, all] of the big step's time per image; the fixed part of a step is what the
+    # small step has left over.
+    per_image = t_big / big
+    slope = (t_big - t_small) / (big - small) if big > small else per_image
+    image_s = min(per_image, max(slope, per_image / 2))
     step_s = max(t_small - small * image_s, 0.0)
     return Speed(step_s, image_s, mflops or 0.0)

@@ -32,6 +32,7 @@ import time
 import torch
 from torch import nn
 
+from benchmark.cli.fisher_backends import largest_difference
 from benchmark.core.engine import Engine, cpu_model
 from benchmark.core.tensors import LabelledImages, Normalizer
 from benchmark.models import create_model
@@ -66,17 +67,6 @@ def fisher_ms_per_sample(model: nn.Module, data: LabelledImages, normalizer: Nor
     result = fisher_diagonal(model, data, normalizer, "cpu", approximation=approximation,
                              backend=backend)
     return (time.perf_counter() - start) * 1e3 / len(data), result
-
-
-def largest_difference(old: dict[str, torch.Tensor], new: dict[str, torch.Tensor]) -> float:
-    worst = 0.0
-    for name, value in old.items():
-        scale = float(value.abs().max())
-        mask = value.abs() > 1e-5 * scale
-        if mask.any():
-            rel = ((new[name] - value).abs()[mask] / value.abs()[mask]).max()
-            worst = max(worst, float(rel))
-    return worst
 
 
 def main() -> None:

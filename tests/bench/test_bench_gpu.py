@@ -7,7 +7,7 @@ exact Fisher forgetting over a 45,000-image retain set <= 60 s. Following DESIGN
 are not timed asserts: pytest-benchmark records them, ``extra_info`` holds images/s, and a
 saved baseline plus ``--benchmark-compare-fail`` turns a slowdown into a failure::
 
-    pytest tests/bench/test_bench_gpu.py --benchmark-enable --benchmark-autosave
+    pytest tests/bench/test_bench_gpu.py -o addopts= --benchmark-enable --benchmark-autosave
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ speed regression; they follow benchmark/harness/presets/default.toml where it se
 In the default suite (``--benchmark-disable`` in pyproject's addopts) each test runs
 ``unlearn`` once and checks its result, so these also guard correctness. To time them::
 
-    pytest tests/bench --benchmark-enable --benchmark-autosave          # save a baseline
-    pytest tests/bench --benchmark-enable --benchmark-compare --benchmark-compare-fail=median:25%
+    pytest tests/bench -n 0 --benchmark-enable --benchmark-autosave          # save a baseline
+    pytest tests/bench -n 0 --benchmark-enable --benchmark-compare --benchmark-compare-fail=median:25%
 
 See docs/BENCHMARKS.md for the measured numbers and how to read them.
 """
