@@ -14,7 +14,9 @@ import sqlite3
 import pytest
 
 ray = pytest.importorskip("ray", reason="Ray is not installed: pip install -e \".[ray]\"")
-pytestmark = pytest.mark.slow  # a local Ray cluster: CI runs these in its slow step
+# slow: a local Ray cluster, CI runs these in its slow step; one xdist group, so that one
+# worker starts and stops one cluster for the module (pytest --dist loadgroup).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]
 
 from benchmark.core.artifacts import ArtifactStore  # noqa: E402
 from benchmark.harness.grid import expand  # noqa: E402
