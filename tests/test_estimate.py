@@ -99,3 +99,27 @@ def test_the_per_image_cost_is_the_slope_held_within_half_and_all_of_the_big_ste
     # zero a slope above the big step's average. Both are held to [half, all] of it.
     assert speed_from_steps(8, 0.05, 16, 0.04).image_s == pytest.approx(0.04 / 16 / 2)
     assert speed_from_steps(8, 0.0, 16, 0.04).image_s == pytest.approx(0.04 / 16)
+
+
+@pytest.mark.slow
+def test_a_population_counts_its_pools_and_runs_but_not_cached_members(tiny_spec, tmp_path) -> None:
+    tiny_spec.methods = ["finetune"]
+    tiny_spec.metrics = dataclasses.replace(tiny_spec.metrics, relearn=False, mia=False,
+                                            population=2, population_examples=50)
+    plan = plan_of(tiny_spec)
+    artifacts = ArtifactStore(plan.checkpoint_dir, "cache")
+    fresh = estimate(plan, expand(plan), artifacts)
+    # Two originals; four retrained models (R, and R' for the gold row) at the gold's cost;
+    # two runs of the one method; outputs of 2 x (originals, R, R', finetune) models.
+    assert fresh.parts["population originals"] == pytest.approx(2 * fresh.parts["original"])
+    assert fresh.parts["population retrains"] == pytest.approx(4 * fresh.parts["gold 3"])
+    assert fresh.parts["population runs"] == pytest.approx(2 * fresh.parts["finetune"])
+    assert fresh.parts["population outputs"] > 0
+    without = estimate(plan_of(dataclasses.replace(
+        tiny_spec, metrics=dataclasses.replace(tiny_spec.metrics, population=0))), expand(plan))
+    assert not any(name.startswith("population") for name in without.parts)
+    run(tiny_spec)  # trains and caches every member of the three pools
+    other = plan_of(dataclasses.replace(tiny_spec, results=str(tmp_path / "other.sqlite")))
+    again = estimate(other, expand(other), artifacts)
+    assert again.parts["population originals"] == 0 and again.parts["population retrains"] == 0
+    assert again.parts["population runs"] > 0  # unlearning runs are not cached: they run again

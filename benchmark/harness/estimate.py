@@ -11,7 +11,8 @@ Work is counted in images per pass: the original (epochs x training set), each g
 (epochs x retain set), each method's own passes from its config (``method_work.METHOD_WORK``, or a
 method's optional ``estimated_work`` attribute, else one epoch over the retain set), and the
 metrics of each row (a forward pass over both splits, plus the relearn metric's fine-tuning
-at half its epoch cap: the typical value in docs/results/cifar10-cpu). A pass of N images at
+at half its epoch cap: the typical value in docs/results/cifar10-cpu), and with
+``metrics.population=N`` the pools' trainings and runs (benchmark.harness.estimate_population). A pass of N images at
 batch B costs ``ceil(N / B) * step_s + N * image_s``; a forward pass a third of that; one
 per-sample gradient of torch.func's path (Fisher, SSD on CUDA or ``backend=func``) 3 x forward
 FLOPs at ``PER_SAMPLE_FLOP_S``; the CPU's layerwise path about a training step's cost.
@@ -42,6 +43,7 @@ from benchmark.core.hashing import stable_hash
 from benchmark.core.roles import GOLD_METHOD, Role
 from benchmark.core.tensors import LabelledImages, Normalizer
 from benchmark.core.training import train_epoch
+from benchmark.harness.estimate_population import population_seconds
 from benchmark.harness.grid import Group
 from benchmark.harness.jobs import Job
 from benchmark.harness.method_work import METHOD_WORK, Sizes, one_epoch
@@ -156,6 +158,7 @@ def _group_cost(plan: Plan, job: Job, speed: Speed, artifacts: ArtifactStore | N
     else:
         _add(parts, "original", speed.train(recipe.epochs * n_train, recipe.batch_size))
     original_logits = False
+    population_originals = False  # the group's population originals counted already
     for forget in group.forget_sets:
         todo = [c for c in job.cells if c.forget == forget and c.row_id in job.todo]
         if not todo:
@@ -185,6 +188,16 @@ def _group_cost(plan: Plan, job: Job, speed: Speed, artifacts: ArtifactStore | N
             if cell.role is Role.METHOD:
                 _add(parts, cell.method, _method_seconds(plan.method(cell.method), sizes, speed))
         _add(parts, "metrics", seconds)
+        if metrics.population:
+            examples = (n_forget + min(metrics.population_examples, n_train - n_forget)
+                        + min(metrics.population_examples, n_test))
+            for name, part in population_seconds(
+                    plan, job, forget, artifacts,
+                    speed.train(recipe.epochs * n_train, recipe.batch_size),
+                    lambda method: _method_seconds(plan.method(method), sizes, speed),
+                    speed.forward(examples, eval_batch), population_originals).items():
+                _add(parts, name, part)
+            population_originals = True
     return loaded
 
 

@@ -60,15 +60,19 @@ from benchmark.harness.plan import resolve
 from benchmark.harness.population import member_seeds
 from benchmark.harness.spec import RunArgs
 from benchmark.models import create_model
+from benchmark.harness.grid import limit_per_class
 from datasets import DataSource, load_dataset
 
+Model = tuple[str, dict]  # registry name and the preset's model_kwargs for it
 
-def members(seeds: list[int], data, model: str) -> list[StackMember]:
+
+def members(seeds: list[int], data, model: Model) -> list[StackMember]:
     """Fresh members as the harness makes originals: the factory's seed, then build."""
+    name, kwargs = model
     out = []
     for seed in seeds:
         torch.manual_seed(derive_seed(seed, 0, MODEL_INIT_STRIDE))
-        built = create_model(model, data.num_classes, data.channels, data.image_size)
+        built = create_model(name, data.num_classes, data.channels, data.image_size, **kwargs)
         out.append(StackMember(built, seed, global_rng_state(torch.device("cpu"))))
     return out
 
@@ -150,21 +154,27 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=usable_cores())
     parser.add_argument("--epochs", type=int, default=None, help="default: the preset's")
     parser.add_argument("--vmap", action="store_true", help="time the torch.func route too")
+    parser.add_argument("--preset", default="default", help="a preset's first model and data set")
+    parser.add_argument("--set", action="append", default=[], dest="settings",
+                        help="a run's --set assignment (train.epochs=2, data.train_per_class=500)")
+    parser.add_argument("--data-root", default=None)
     args = parser.parse_args()
 
-    plan = resolve(RunArgs(preset="default", device="cpu"))
-    model, dataset = plan.models[0], plan.datasets[0]
-    recipe: TrainRecipe = plan.recipe(model, dataset)
+    plan = resolve(RunArgs(preset=args.preset, device="cpu", settings=args.settings,
+                           data_root=args.data_root))
+    name, dataset = plan.models[0], plan.datasets[0]
+    model: Model = (name, dict(plan.model_kwargs.get(name, {})))
+    recipe: TrainRecipe = plan.recipe(name, dataset)
     if args.epochs is not None:
         recipe = dataclasses.replace(recipe, epochs=args.epochs)
-    data = load_dataset(dataset, DataSource())
+    data = limit_per_class(load_dataset(dataset, DataSource(plan.data_root_resolved)), plan.data)
     engine = Engine.for_device("cpu", "fp32", False)
     normalizer = Normalizer(data.mean, data.std, engine.device)
     seeds = member_seeds(0, "original", args.members)
     print(json.dumps({
         "cpu": cpu_model(), "cores_usable": usable_cores(), "threads": args.threads,
         "machine": platform.machine(),
-        "torch": torch.__version__, "model": model, "dataset": dataset,
+        "torch": torch.__version__, "model": model, "dataset": dataset, "preset": args.preset,
         "train_images": len(data.train_y), "members": args.members,
         "recipe": dataclasses.asdict(recipe), "load_average_before": os.getloadavg()}))
     variants = [("sequential", 1, sequential), ("stacked@1", 1, stacked)]
