@@ -34,10 +34,6 @@ group, the rates and accuracies are NaN.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import train_test_split
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from benchmark.metrics._tensors import (
     ArrayLike,
@@ -84,6 +80,13 @@ def membership_inference(
             result[f"mia_{name}_member_rate"] = float("nan")
             result[f"mia_{name}_attack_acc"] = float("nan")
         return result
+
+    # Imported here: scikit-learn (with scipy) takes 1.5-2 s to import, which every command
+    # (`list` included) paid when it sat at the top of this module.
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import train_test_split
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
 
     rng = np.random.default_rng(seed)
     pick_members = rng.choice(n_members, size=n, replace=False)
