@@ -27,7 +27,7 @@ from datasets import (
     import_builtins,
     load_dataset,
 )
-from datasets.digits import load_digits
+from datasets.digits import digits_arrays, load_digits
 from datasets.synthetic import make_synthetic
 
 CLASSES = ("cat", "ant", "bee")  # deliberately unsorted: labels must follow sorted names
@@ -95,6 +95,14 @@ def test_digits_shapes_split_and_determinism() -> None:
     assert torch.all((per_class.double() / totals - 0.2).abs() < 0.02)
     assert torch.equal(data.test_x, again.test_x) and torch.equal(data.train_y, again.train_y)
     assert data.mean == imagefolder.channel_stats(data.train_x)[0]
+
+
+def test_digits_read_without_scikit_learn_equal_its_loader() -> None:
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    images, labels = digits_arrays()
+    bunch = sklearn_digits()
+    assert np.array_equal(images, bunch.images) and np.array_equal(labels, bunch.target)
 
 
 def test_synthetic_defaults_and_overrides() -> None:

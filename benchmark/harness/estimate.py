@@ -31,6 +31,7 @@ whole runs in docs/BENCHMARKS.md ("The pre-run estimate").
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -62,6 +63,11 @@ SMALLEST_BATCH = 8
 CALIBRATION_FLOP = 2e9  # largest calibration batch: about this many training FLOPs (~20 ms)
 GROUP_OVERHEAD_S = 1.0  # per group: thread sampling, warm-ups, first-call costs, row writes
 CELL_OVERHEAD_S = 0.3  # per measured cell: warm-up copy, weight distances, MIA, the row
+# The membership attack's first use imports scikit-learn (and scipy): 2.2 s alone on 2 Zen 3
+# EPYC vCPUs, once a process. Imported there, not at start-up, so commands that measure
+# nothing start sooner (benchmark/metrics/mia.py).
+ATTACK_IMPORT_S = 2.0
+ATTACK_MODULE = "sklearn.linear_model"
 
 
 @dataclass(frozen=True)
@@ -131,6 +137,8 @@ def estimate(plan: Plan, jobs: Iterable[Job | Group], artifacts: ArtifactStore |
         if key not in speeds:
             speeds[key] = calibrate(plan, group)
         loaded += _group_cost(plan, job, speeds[key], artifacts, parts)
+    if todo and plan.metrics.mia and ATTACK_MODULE not in sys.modules:
+        parts["overhead"] = parts.get("overhead", 0.0) + ATTACK_IMPORT_S
     return Estimate(sum(parts.values()), parts, cells, todo, loaded)
 
 
