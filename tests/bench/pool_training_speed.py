@@ -1,8 +1,10 @@
-"""A population's pool on the default preset: N trainings one after the other against one
-stacked training of the same N members, in one process, as a ratio.
+"""A population's pool: N trainings one after the other against one stacked training of the
+same N members, in one process, as a ratio.
 
-The default preset's model, data and recipe (smallcnn on digits, 20 epochs of SGD with
-Nesterov momentum, one-cycle, batch 64, no augmentation), on the CPU in fp32. Each member is
+The model, data and recipe of a preset's first model and data set (``--preset``, default: the
+default preset, smallcnn on digits, 20 epochs of SGD with Nesterov momentum, one-cycle, batch
+64, no augmentation; ``--set`` and ``--data-root`` as for ``run``, the data capped by its
+``data.train_per_class``), on the CPU in fp32. Each member is
 initialised and seeded as the harness does it (the model factory of its seed, the training
 loop seeded by it). Each round, interleaved so that a change in the machine's load hits
 every variant alike:
@@ -26,6 +28,7 @@ over the rounds. It checks, too, that the stacked members' test logits stay with
 rounding of the sequential ones (the largest difference relative to the logits' scale).
 
     python -m tests.bench.pool_training_speed [--members 16] [--rounds 3] [--threads 2] [--vmap]
+        [--preset population-cifar10 --data-root DATA] [--set train.epochs=2]
 
 ``--epochs 2`` shortens a check that it runs; the numbers in docs/BENCHMARKS.md use the
 preset's 20.
