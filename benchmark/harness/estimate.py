@@ -12,8 +12,8 @@ Work is counted in images per pass: the original (epochs x training set), each g
 method's optional ``estimated_work`` attribute, else one epoch over the retain set), and the
 metrics of each row (a forward pass over both splits, plus the relearn metric's fine-tuning
 at half its epoch cap: the typical value in docs/results/cifar10-cpu), and with
-``metrics.population=N`` the pools' trainings and runs (benchmark.harness.estimate_population). A pass of N images at
-batch B costs ``ceil(N / B) * step_s + N * image_s``; a forward pass a third of that; one
+``metrics.population=N`` the pools' trainings and runs (benchmark.harness.estimate_population),
+and the membership attack's one-time import. A pass of N images at batch B costs ``ceil(N / B) * step_s + N * image_s``; a forward pass a third of that; one
 per-sample gradient of torch.func's path (Fisher, SSD on CUDA or ``backend=func``) 3 x forward
 FLOPs at ``PER_SAMPLE_FLOP_S``; the CPU's layerwise path about a training step's cost.
 
@@ -202,7 +202,7 @@ def _group_cost(plan: Plan, job: Job, speed: Speed, artifacts: ArtifactStore | N
             for name, part in population_seconds(
                     plan, job, forget, artifacts,
                     speed.train(recipe.epochs * n_train, recipe.batch_size),
-                    lambda method: _method_seconds(plan.method(method), sizes, speed),
+                    lambda method, sizes=sizes: _method_seconds(plan.method(method), sizes, speed),
                     speed.forward(examples, eval_batch), population_originals).items():
                 _add(parts, name, part)
             population_originals = True

@@ -59,11 +59,11 @@ from benchmark.core.training import (
     predict_logits,
     train_with_recipe,
 )
+from benchmark.harness.grid import limit_per_class
 from benchmark.harness.plan import resolve
 from benchmark.harness.population import member_seeds
 from benchmark.harness.spec import RunArgs
 from benchmark.models import create_model
-from benchmark.harness.grid import limit_per_class
 from datasets import DataSource, load_dataset
 
 Model = tuple[str, dict]  # registry name and the preset's model_kwargs for it
