@@ -3,9 +3,11 @@
 A population is far more work than its cells: N originals a group, and a forget set's 2N
 retrained models (two pools: R, and R' for the gold row) and N runs of each method, each
 model's outputs on the population's examples. Counted with the calibrated speed of the
-group's model, one model at a time: a stacked pool trains the same images, 1.0-2.4x faster
-(docs/BENCHMARKS.md), so this errs high for stacked pools. Members already in the cache (under
-their stacked or their lone key) are loaded, not counted.
+group's model, one model at a time, whether or not the pools train stacked: a stack was 2.4x
+faster than its members one after the other for the default preset's 1-MFLOP model, but
+for `population-cifar10`'s ResNet-9 at width 8 the 32-member stacks took 1.5x the estimate
+(24 min against 16; the whole run 0.73x of its estimate, docs/BENCHMARKS.md). Members
+already in the cache (under their stacked or their lone key) are loaded, not counted.
 """
 
 from __future__ import annotations
