@@ -1,5 +1,5 @@
-"""The published many-model run (docs/results/population-default-n8): what its README reads
-from it holds, and its claims pass on it."""
+"""The published many-model runs (docs/results/population-*): what their READMEs read from
+them holds, and the claims pass on the N = 8 one."""
 
 from __future__ import annotations
 
@@ -50,3 +50,23 @@ def test_sixty_four_models_every_method_below_retrain_and_above_nothing() -> Non
     assert methods["forgetting_quality"].idxmax() == "unsir"
     assert frame.loc["original", "forgetting_quality"] == 0
     assert frame.loc["retrain", "klom_forget"] < methods["klom_forget"].min()
+
+
+C10 = Path(__file__).resolve().parents[1] / "docs/results/population-cifar10-n32/results.sqlite"
+
+
+def test_cifar10_thirty_two_models_what_its_readme_reads() -> None:
+    """What docs/results/population-cifar10-n32/README.md reads from its database."""
+    frame = load_dataframe(C10).set_index("method")
+    assert (frame["population"] == 32).all() and len(frame) == 13
+    assert (frame["dataset"] == "cifar10").all()
+    floor = frame.loc["retrain", "forgetting_quality"]
+    methods = frame.drop(index=["original", "retrain"])
+    assert (methods["forgetting_quality"] < floor / 3).all()  # no method near retraining
+    assert methods["forgetting_quality"].idxmin() == "unsir"  # at its defaults: last
+    assert frame.loc["unsir", "forgetting_quality"] < frame.loc["original", "forgetting_quality"]
+    assert (methods["klom_forget"] > 2 * frame.loc["retrain", "klom_forget"]).all()
+    ssd = frame.loc["ssd"]  # zero forget accuracy, yet per example like the original
+    assert ssd["forget_acc_test"] == 0 and ssd["klom_forget"] > 0.95 * frame.loc["original", "klom_forget"]
+    # The single-model attack flags the retrained pool's own forget class as "members".
+    assert frame.loc["retrain", "mia_entropy_member_rate"] > 0.1
