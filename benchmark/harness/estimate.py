@@ -40,11 +40,10 @@ from typing import Any
 import torch
 
 from benchmark.core.artifacts import ArtifactStore
-from benchmark.core.hashing import stable_hash
 from benchmark.core.roles import GOLD_METHOD, Role
 from benchmark.core.tensors import LabelledImages, Normalizer
 from benchmark.core.training import train_epoch
-from benchmark.harness.estimate_population import population_seconds
+from benchmark.harness.estimate_population import population_seconds, stored
 from benchmark.harness.grid import Group
 from benchmark.harness.jobs import Job
 from benchmark.harness.method_work import METHOD_WORK, Sizes, one_epoch
@@ -200,7 +199,7 @@ def _group_cost(plan: Plan, job: Job, speed: Speed, artifacts: ArtifactStore | N
             examples = (n_forget + min(metrics.population_examples, n_train - n_forget)
                         + min(metrics.population_examples, n_test))
             for name, part in population_seconds(
-                    plan, job, forget, artifacts,
+                    plan, job, forget, todo, artifacts,
                     speed.train(recipe.epochs * n_train, recipe.batch_size),
                     lambda method, sizes=sizes: _method_seconds(plan.method(method), sizes, speed),
                     speed.forward(examples, eval_batch), population_originals).items():
@@ -220,8 +219,7 @@ def _cached(plan: Plan, group: Group, artifacts: ArtifactStore | None, kind: str
     """Whether ``references`` will load this reference: its file and its .json sidecar exist."""
     if artifacts is None:
         return False
-    path = artifacts.path(kind, stable_hash(key_parts(plan, group) | extra))
-    return path.exists() and path.with_suffix(".json").exists()
+    return stored(artifacts, kind, key_parts(plan, group) | extra)
 
 
 def _method_seconds(method: Any, sizes: Sizes, speed: Speed) -> float:

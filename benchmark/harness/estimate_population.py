@@ -27,6 +27,12 @@ from benchmark.harness.references import STACKED, key_parts
 from datasets.forget_sets import ForgetSet
 
 
+def stored(artifacts: ArtifactStore, kind: str, parts: dict[str, Any]) -> bool:
+    """Whether ``references`` will load the model of these key parts: file and .json sidecar."""
+    path = artifacts.path(kind, stable_hash(parts))
+    return path.exists() and path.with_suffix(".json").exists()
+
+
 def missing_members(plan: Plan, group: Group, pool: str, artifacts: ArtifactStore | None,
                     extra: dict[str, Any]) -> int:
     """Members of ``pool`` that are stored under neither their stacked nor their lone key."""
@@ -37,20 +43,20 @@ def missing_members(plan: Plan, group: Group, pool: str, artifacts: ArtifactStor
     missing = 0
     for seed in member_seeds(group.seed, pool, n):
         parts = key_parts(plan, dataclasses.replace(group, seed=seed)) | extra
-        paths = [artifacts.path(kind, stable_hash(parts | mark)) for mark in (STACKED, {})]
-        missing += not any(p.exists() and p.with_suffix(".json").exists() for p in paths)
+        missing += not any(stored(artifacts, kind, parts | mark) for mark in (STACKED, {}))
     return missing
 
 
-def population_seconds(plan: Plan, job: Job, forget: ForgetSet, artifacts: ArtifactStore | None,
+def population_seconds(plan: Plan, job: Job, forget: ForgetSet, todo: list[Any],
+                       artifacts: ArtifactStore | None,
                        train_original: float, method_seconds: Callable[[str], float],
                        outputs_seconds: float, originals_counted: bool) -> dict[str, float]:
     """Seconds by part for one forget set's population (and the group's originals, unless
-    ``originals_counted``): ``method_seconds(name)`` one run of a method (the gold's
-    included), ``outputs_seconds`` one model's outputs on the population's examples."""
+    ``originals_counted``): ``todo`` the forget set's cells still to measure,
+    ``method_seconds(name)`` one run of a method (the gold's included), ``outputs_seconds``
+    one model's outputs on the population's examples."""
     n = plan.metrics.population
     group = job.group
-    todo = [c for c in job.cells if c.forget == forget and c.row_id in job.todo]
     parts: dict[str, float] = {}
     if not originals_counted:
         missing = missing_members(plan, group, "original", artifacts, {})
