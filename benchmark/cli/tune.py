@@ -49,6 +49,8 @@ def add_tune_parser(tune: argparse.ArgumentParser) -> None:
     tune.add_argument("--out", default=DEFAULT_OUT, help="folder for the tuned files")
     add_db_flag(tune, default=DEFAULT_RESULTS, help="SQLite database of the trials' rows")
     tune.add_argument("--quiet", action="store_true", help="no line per trial")
+    tune.add_argument("--dry-run", action="store_true",
+                      help="print the estimated cost of every method's trials and stop (trains nothing)")
 
 
 def command_tune(args: argparse.Namespace) -> int:
@@ -63,7 +65,9 @@ def command_tune(args: argparse.Namespace) -> int:
     options = TuneOptions(trials=args.trials, seed=args.seed, out=args.out,
                           split=ValidationSplit(args.val_fraction, args.val_seed))
     started = time.perf_counter()
-    written = tune(plan, options, log=(lambda _: None) if args.quiet else print)
+    written = tune(plan, options, log=(lambda _: None) if args.quiet else print, dry_run=args.dry_run)
+    if args.dry_run:
+        return 0
     folders = ", ".join(sorted({str(path.parent) for path in written}))
     print(f"wrote {len(written)} tuned file(s) in {time.perf_counter() - started:.0f} s; apply "
           f"with: python -m benchmark run --tuned {folders}")

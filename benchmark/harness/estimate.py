@@ -103,31 +103,37 @@ class Estimate:
     def text(self) -> str:
         if self.nothing_to_do:
             return f"nothing to do: all {self.cells} cells are stored"
-        parts = ", ".join(f"{name} {_duration(s)}" for name, s in self.parts.items() if s >= 0.5)
+        parts = ", ".join(f"{name} {duration(s)}" for name, s in self.parts.items() if s >= 0.5)
         loaded = f"; {self.loaded} cached model{'s' * (self.loaded != 1)} loaded" if self.loaded else ""
-        return (f"about {_duration(self.seconds)} from now for {self.todo} of {self.cells} cells"
+        return (f"about {duration(self.seconds)} from now for {self.todo} of {self.cells} cells"
                 f" ({parts}{loaded})")
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
+    """Seconds as a person reads them: hours from two hours, minutes from two minutes."""
+    if seconds >= 7200:
+        return f"{seconds / 3600:.1f} h"
     if seconds >= 120:
         return f"{seconds / 60:.0f} min"
     return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
 
 
 def estimate(plan: Plan, jobs: Iterable[Job | Group], artifacts: ArtifactStore | None = None,
-             cells: int | None = None) -> Estimate:
+             cells: int | None = None,
+             speeds: dict[tuple[str, str], Speed] | None = None) -> Estimate:
     """The cost of ``jobs`` (a Group counts as a job with every cell to do).
 
     ``artifacts``: where cached references are looked up (None: nothing is cached);
-    ``cells``: the run's cells, stored ones included (default: the jobs' cells).
+    ``cells``: the run's cells, stored ones included (default: the jobs' cells);
+    ``speeds``: calibrations by (model, data set), filled here and reusable across calls
+    (``tune`` estimates each method's trial with one calibration).
     """
     jobs = [job if isinstance(job, Job) else _whole(plan, job) for job in jobs]
     parts: dict[str, float] = {}
     cells = sum(len(job.cells) for job in jobs) if cells is None else cells
     todo = sum(len(job.todo) for job in jobs)
     loaded = 0
-    speeds: dict[tuple[str, str], Speed] = {}
+    speeds = {} if speeds is None else speeds
     for job in jobs:
         if not job.todo:
             continue

@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 
+from benchmark.core.artifacts import ArtifactStore
 from benchmark.core.errors import UserError
 from benchmark.core.roles import GOLD_METHOD, REFERENCE_ROLES
 from benchmark.core.search_space import Choice, Float, Int, Param, check_search_space
@@ -30,6 +31,7 @@ from benchmark.harness.provenance import provenance
 from benchmark.harness.runner import run_grid
 from benchmark.harness.tuned_files import DEFAULT_OUT, tuned_path, write_tuned
 from benchmark.tuning import objective
+from benchmark.tuning.cost import Study, tune_cost
 from datasets import DataSource, ImageDataset, load_dataset
 from datasets.validation import ValidationSplit, validation_view
 from methods import METHODS
@@ -115,31 +117,52 @@ def run_study(base: Plan, method: str, view: ImageDataset, options: TuneOptions,
     return results
 
 
-def tune(plan: Plan, options: TuneOptions,
-         log: Callable[[str], None] = print) -> list[Path]:
-    """Tune every method of ``plan`` on every model and data set; the tuned files written."""
+def tune(plan: Plan, options: TuneOptions, log: Callable[[str], None] = print,
+         dry_run: bool = False, note: Callable[[str], None] = print) -> list[Path]:
+    """Tune every method of ``plan`` on every model and data set; the tuned files written.
+
+    The cost of every study is said first, through ``note`` (benchmark.tuning.cost);
+    ``dry_run`` stops there. ``log`` gets a line per study and per trial.
+    """
     require_optuna()
+    studies = plan_studies(plan, options)
+    # Cached references are looked up where the trials will load them; a missing folder
+    # caches nothing (and a dry run must not create it).
+    artifacts = (ArtifactStore(plan.checkpoint_dir, "checkpoint cache folder")
+                 if plan.checkpoint_dir.is_dir() else None)
+    note(f"estimated: {tune_cost(studies, options.trials, artifacts).text()}")
+    if dry_run:
+        return []
+    written = []
+    for study in studies:
+        model = study.plan.models[0]
+        log(f"tuning {study.method} on {model}/{study.dataset}: {options.trials} trials")
+        started = time.perf_counter()
+        trials = run_study(study.plan, study.method, study.view, options,
+                           lambda t: log(f"  trial {t.number}: {_summary(t)}"))
+        elapsed = time.perf_counter() - started
+        best = objective.best_trial(trials)
+        path = tuned_path(options.out, plan.preset, study.method, model, study.dataset)
+        write_tuned(path, document(study.plan, study.method, study.view, options, trials, best, elapsed))
+        log(f"  best: trial {best.number}, {_summary(best)}; {elapsed:.0f} s -> {path}")
+        written.append(path)
+    return written
+
+
+def plan_studies(plan: Plan, options: TuneOptions) -> list[Study]:
+    """One study per (data set, model, method), each with the validation view of its data set."""
     methods = tunable_methods(plan)
     base = plan.narrowed(methods=[], rerun=False, tuned=FrozenDict(),
                          metrics=dataclasses.replace(plan.metrics, relearn=False, mia=False))
     source = DataSource(data_root=plan.data_root, cache_dir=str(plan.data_cache_dir))
-    written = []
+    studies = []
     for dataset in plan.datasets:
         view = validation_view(load_dataset(dataset, source), options.split)
         for model in plan.models:
-            for method in methods:
-                study_plan = base.narrowed(models=[model], datasets=[dataset])
-                log(f"tuning {method} on {model}/{dataset}: {options.trials} trials")
-                started = time.perf_counter()
-                trials = run_study(study_plan, method, view, options,
-                                   lambda t: log(f"  trial {t.number}: {_summary(t)}"))
-                elapsed = time.perf_counter() - started
-                best = objective.best_trial(trials)
-                path = tuned_path(options.out, plan.preset, method, model, dataset)
-                write_tuned(path, document(study_plan, method, view, options, trials, best, elapsed))
-                log(f"  best: trial {best.number}, {_summary(best)}; {elapsed:.0f} s -> {path}")
-                written.append(path)
-    return written
+            study_plan = base.narrowed(models=[model], datasets=[dataset])
+            studies += [Study(method, dataset, trial_plan(study_plan, method, {}), view)
+                        for method in methods]
+    return studies
 
 
 def _summary(trial: objective.TrialResult) -> str:

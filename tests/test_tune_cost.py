@@ -1,0 +1,68 @@
+"""The cost ``tune`` says before its first trial, and ``tune --dry-run``, which says only that."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import benchmark.harness.estimate as estimate_module
+from benchmark.cli.main import main
+from benchmark.core.artifacts import ArtifactStore
+from benchmark.harness.estimate import Speed
+from benchmark.harness.plan import plan_of
+from benchmark.harness.spec import RunSpec
+from benchmark.tuning.cost import tune_cost
+from benchmark.tuning.study import TuneOptions, plan_studies, tune
+from datasets import DATASETS
+from datasets.validation import ValidationSplit
+from tests.conftest import FAST_METRICS, FAST_RECIPE
+from tests.helpers import tiny_data
+
+pytest.importorskip("optuna")  # the `tune` extra (in `dev`)
+
+
+@pytest.fixture
+def tiny_plan(tmp_path: Path):  # noqa: ANN201 - a Plan
+    DATASETS.register("tiny-cost", lambda source: tiny_data())
+    try:
+        yield plan_of(RunSpec(methods=["finetune", "retrain", "neggrad"], datasets=["tiny-cost"],
+                              device="cpu", results=str(tmp_path / "tuning.sqlite"),
+                              cache_dir=str(tmp_path / "cache"), train=FAST_RECIPE,
+                              metrics=FAST_METRICS, preset="tiny"))
+    finally:
+        DATASETS.unregister("tiny-cost")
+
+
+def test_a_dry_run_says_what_each_method_costs_and_writes_nothing(tmp_path, capsys) -> None:
+    db, cache, out = tmp_path / "t.sqlite", tmp_path / "cache", tmp_path / "out"
+    assert main(["tune", "--dry-run", "--methods", "unsir,finetune", "--trials", "4",
+                 "--db", str(db), "--cache-dir", str(cache), "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert said.startswith("estimated: about ") and "for 2 methods x 4 trials" in said
+    assert "original and gold models of the validation view" in said  # nothing cached yet
+    assert " unsir " in said and " finetune " in said
+    assert not db.exists() and not out.exists() and not (cache / "checkpoints").exists()
+
+
+def test_trials_multiply_a_methods_cost_and_references_count_once(tiny_plan, monkeypatch) -> None:
+    # One fixed speed instead of a calibration: the figures below must then agree exactly.
+    monkeypatch.setattr(estimate_module, "calibrate", lambda plan, group: Speed(0.01, 0.001, 1.0))
+    studies = plan_studies(tiny_plan, TuneOptions(split=ValidationSplit(0.2, 5)))
+    assert [s.method for s in studies] == ["finetune", "neggrad"]
+    one, four = tune_cost(studies, 1, None), tune_cost(studies, 4, None)
+    assert four.methods_s == {name: 4 * s for name, s in one.methods_s.items()}
+    alone = tune_cost(studies[:1], 1, None)
+    assert one.references_s == alone.references_s > 0  # one original and gold for both methods
+    assert one.seconds == pytest.approx(one.references_s + sum(one.methods_s.values()))
+
+
+def test_references_cached_by_an_earlier_tune_are_not_counted(tiny_plan) -> None:
+    options = TuneOptions(trials=1, split=ValidationSplit(0.2, 5), out=str(Path(tiny_plan.results).parent / "out"))
+    said: list[str] = []
+    tune(tiny_plan.narrowed(methods=["finetune"]), options, log=lambda _: None, note=said.append)
+    assert "original and gold models of the validation view" in said[0]
+    artifacts = ArtifactStore(tiny_plan.checkpoint_dir)
+    cost = tune_cost(plan_studies(tiny_plan, options), 2, artifacts)
+    assert cost.references_s == 0 and set(cost.methods_s) == {"finetune", "neggrad"}
+    assert "validation view" not in cost.text()
