@@ -41,6 +41,7 @@ from reports.stats import MISSING, mean_ci
 from reports.style import apply_style, save_figure
 from reports.tables import Table, to_html, to_markdown
 from reports.timing import POOLED_CAPTION, POOLED_MARK
+from reports.tuned import tuning_cost
 
 RULE = ("Each method is ranked once per board: at its tuned settings where the results hold "
         "them (chosen by `tune` on a validation split, one budget for every method), else at "
@@ -128,9 +129,15 @@ def board_table(board: Board) -> Table:
                  title=board.title)
 
 
+def _with_cost(label: str) -> str:
+    """A tuned file's label with what its tuning cost, where the file says (reports.tuned)."""
+    cost = tuning_cost(label)
+    return f"{label} ({cost})" if cost else label
+
+
 def _notes(board: Board) -> list[str]:
-    tuned = [f"{e.label}: {', '.join(e.tuned_from)}" for e in board.entries
-             if e.settings == TUNED and e.tuned_from]
+    tuned = [f"{e.label}: {', '.join(_with_cost(label) for label in e.tuned_from)}"
+             for e in board.entries if e.settings == TUNED and e.tuned_from]
     notes = list(board.notes)
     if tuned:
         notes.append("Tuned files: " + "; ".join(tuned) + ".")

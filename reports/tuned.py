@@ -8,8 +8,11 @@ hold a tuned row, as a section after the summary table.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
+from benchmark.core.errors import UserError
 from benchmark.core.roles import GOLD_METHOD
 from reports.frame import SETTING_KEYS, usable
 from reports.identity import TUNED_SUFFIX, base_method, method_display, method_order
@@ -57,3 +60,25 @@ def tuned_table(frame: pd.DataFrame) -> Table | None:
                "test split (docs/METRICS.md, Tuning objective).")
     return Table("default_vs_tuned", caption, HEADER, lines, pd.DataFrame(records),
                  title="Default against tuned")
+
+
+def tuning_cost(label: str) -> str | None:
+    """What tuning cost, from a tuned file's ``[search]`` and ``[provenance]``: "16 trials in
+    57 min on AMD EPYC, torch 2.14.1"; None when the file cannot be read here (a path of another
+    machine, or a file moved since the run) or does not say."""
+    from benchmark.harness.estimate import duration
+    from benchmark.harness.tuned_files import read_tuned
+
+    try:
+        [(_, table, _)] = read_tuned([label])
+    except (UserError, OSError, ValueError):
+        return None
+    search: Any = table.get("search") or {}
+    where: Any = table.get("provenance") or {}
+    if not isinstance(search.get("elapsed_s"), int | float) or not search.get("trials"):
+        return None
+    setup = ", ".join(str(where[k]) if k == "device" else f"torch {where[k]}"
+                      for k in ("device", "torch_version") if where.get(k))
+    trials = int(search["trials"])
+    return (f"{trials} trial{'s' * (trials != 1)} in {duration(float(search['elapsed_s']))}"
+            + (f" on {setup}" if setup else ""))

@@ -66,3 +66,11 @@ def test_references_cached_by_an_earlier_tune_are_not_counted(tiny_plan) -> None
     cost = tune_cost(plan_studies(tiny_plan, options), 2, artifacts)
     assert cost.references_s == 0 and set(cost.methods_s) == {"finetune", "neggrad"}
     assert "validation view" not in cost.text()
+
+
+def test_the_leaderboard_states_what_a_tuned_files_tuning_cost() -> None:
+    from reports.tuned import tuning_cost
+
+    said = tuning_cost("default/unsir-smallcnn-digits")  # a shipped file: 20 trials, and where
+    assert said is not None and said.startswith("20 trials in ") and "torch " in said
+    assert tuning_cost("no/such-file") is None  # a label of another machine: nothing to say
