@@ -74,3 +74,29 @@ def test_the_leaderboard_states_what_a_tuned_files_tuning_cost() -> None:
     said = tuning_cost("default/unsir-smallcnn-digits")  # a shipped file: 20 trials, and where
     assert said is not None and said.startswith("20 trials in ") and "torch " in said
     assert tuning_cost("no/such-file") is None  # a label of another machine: nothing to say
+
+
+@pytest.mark.parametrize("forget", ["3", "samples:10%"])
+def test_without_the_train_split_a_row_keeps_every_value_the_objective_reads(tiny_spec, forget) -> None:
+    """``metrics.train_split=False`` (tune's) drops the two whole-training-split accuracies and
+    nothing else: the other values equal a full evaluation's, on the same cached models."""
+    import dataclasses
+
+    from benchmark.harness.runner import run_grid
+
+    tiny_spec.methods, tiny_spec.forget = ["retrain", "finetune"], [forget]
+    tiny_spec.metrics = dataclasses.replace(tiny_spec.metrics, relearn=False, mia=False)
+    full = {r["method"]: r["metrics"] for r in run_grid(plan_of(tiny_spec)).rows}
+    tiny_spec.metrics = dataclasses.replace(tiny_spec.metrics, train_split=False)
+    cut = {r["method"]: r["metrics"] for r in run_grid(plan_of(tiny_spec)).rows}
+    dropped = {"retain_acc_train", "overall_acc_train"}
+    for method in ("original", "retrain", "finetune"):
+        assert set(full[method]) - set(cut[method]) == dropped and set(cut[method]) < set(full[method])
+        values = [k for k, v in cut[method].items()  # timings aside: they differ run to run
+                  if isinstance(v, float | int) and "time" not in k and "speedup" not in k]
+        assert "forget_acc_train" in values and "retain_acc_test" in values
+        assert {k: cut[method][k] for k in values} == pytest.approx({k: full[method][k] for k in values},
+                                                                    nan_ok=True)
+    tiny_spec.metrics = dataclasses.replace(tiny_spec.metrics, mia=True)  # the attack needs them
+    with_attack = {r["method"]: r["metrics"] for r in run_grid(plan_of(tiny_spec)).rows}
+    assert dropped <= set(with_attack["finetune"])

@@ -187,15 +187,17 @@ def _group_cost(plan: Plan, job: Job, speed: Speed, artifacts: ArtifactStore | N
         else:
             _add(parts, f"gold {forget.label}", _method_seconds(gold, sizes, speed))
         # Evaluator: the original's logits once a group; gold and random logits on the forgotten.
+        # A model's logits cover the whole training split, or only the forget set's rows.
+        n_logits = (n_train if metrics.train_split or metrics.mia else n_forget) + n_test
         seconds = speed.forward(2 * n_forget, eval_batch)
         if not original_logits:
-            seconds += speed.forward(n_train + n_test, eval_batch)
-            original_logits = True
+            seconds += speed.forward(n_logits, eval_batch)
+            original_logits = metrics.train_split or metrics.mia  # else once a forget set
         relearn_epoch = (speed.train(metrics.relearn_per_class * data.num_classes, 256)
                          + speed.forward(int(forget_test.sum()), eval_batch))
         for cell in todo:
             if cell.role is not Role.ORIGINAL:  # the original's row reuses its logits
-                seconds += speed.forward(n_train + n_test, eval_batch)
+                seconds += speed.forward(n_logits, eval_batch)
                 if metrics.relearn:  # typical: half the cap (the original relearns at step 0)
                     seconds += relearn_epoch * metrics.relearn_max_epochs / 2
             if cell.role is Role.METHOD:

@@ -3,7 +3,9 @@
 Logits of the gold model and ZRF's random network are computed once per forget set and
 reused; the original's logits on the whole train and test splits do not depend on the forget
 set, so one :class:`OriginalLogits` serves every forget set of a group (and the original's
-own row), which saves two full passes over the data a forget set. Forgotten rows come from
+own row), which saves two full passes over the data a forget set. With
+``metrics.train_split`` off (``tune``) the training split is looked at only on the forget
+set's rows: retain and overall training accuracy are left out of the row. Forgotten rows come from
 the forget set's masks, so one code path serves the three scenarios: whole classes, a
 sub-class, random samples. Where a scenario has no forgotten *test* sample (random samples),
 the metrics defined on them (prediction distribution, distances to the gold model) use the
@@ -33,16 +35,36 @@ RANDOM_MODEL_SALT = 2  # the ZRF metric's random network: a stream of its own (0
 
 @dataclass(frozen=True)
 class OriginalLogits:
-    """The original model's logits on every train and test image (forget-set independent)."""
+    """The original model's logits on the train and test images (forget-set independent).
+
+    ``rows``: the training rows computed, None for all of them; the others are NaN. Without
+    ``metrics.train_split`` (tuning) only the forget set's training rows are needed.
+    """
 
     train: torch.Tensor
     test: torch.Tensor
+    rows: torch.Tensor | None = None
 
     @classmethod
     def of(cls, original: nn.Module, data: ImageDataset, engine: Engine,
-           normalizer: Normalizer) -> OriginalLogits:
-        return cls(predict_logits(original, data.train_x, engine, normalizer),
-                   predict_logits(original, data.test_x, engine, normalizer))
+           normalizer: Normalizer, rows: torch.Tensor | None = None) -> OriginalLogits:
+        return cls(logits_of_rows(original, data.train_x, rows, engine, normalizer),
+                   predict_logits(original, data.test_x, engine, normalizer), rows)
+
+    def covers(self, rows: torch.Tensor) -> bool:
+        """Whether the training rows of the mask ``rows`` were computed."""
+        return self.rows is None or not bool((rows & ~self.rows).any())
+
+
+def logits_of_rows(model: nn.Module, x: torch.Tensor, rows: torch.Tensor | None, engine: Engine,
+                   normalizer: Normalizer) -> torch.Tensor:
+    """Logits of ``x[rows]`` in place, NaN elsewhere (all of ``x`` when ``rows`` is None)."""
+    if rows is None:
+        return predict_logits(model, x, engine, normalizer)
+    some = predict_logits(model, x[rows], engine, normalizer)
+    full = torch.full((len(x), *some.shape[1:]), float("nan"), dtype=some.dtype, device=some.device)
+    full[rows.to(some.device)] = some
+    return full
 
 
 class Evaluator:
@@ -63,19 +85,21 @@ class Evaluator:
         # Where "forgotten samples" are looked at: the test ones when the scenario has any.
         self.eval_on_test = bool(self.forget_test.any()) or forget.scenario is not Scenario.SAMPLES
         self.retain_classes = [c for c in range(data.num_classes) if c not in forget.forget_classes]
-        self.original_logits = original_logits or OriginalLogits.of(original, data, engine,
-                                                                    normalizer)
+        # The training rows whose logits are needed: all of them, or (no train-split metrics,
+        # no attack) only the forget set's.
+        self.train_rows = None if options.train_split or options.mia else self.forget_train
+        if original_logits is None or not original_logits.covers(self.forget_train):
+            original_logits = OriginalLogits.of(original, data, engine, normalizer, self.train_rows)
+        self.original_logits = original_logits
         # Without a gold model (its retrain failed) the distances to it are left out.
         self._gold_forget = None if gold is None else self._logits(gold, self._forget_x())
         # ZRF's incompetent teacher: a random network's outputs on the forget training samples.
         self._random_forget_train = self._logits(random_model, data.train_x[self.forget_train])
-        original_train = self.original_logits.train
-        original_test = self.original_logits.test
-        self.original_test_acc = M.accuracy(original_test, data.test_y)
-        forgotten = self._split_accuracies(original_test, data.test_y, self.forget_test)
-        if not self.eval_on_test:
-            forgotten = self._split_accuracies(original_train, data.train_y, self.forget_train)
-        self.relearn_threshold = forgotten["forget_acc"] - options.relearn_margin
+        self.original_test_acc = M.accuracy(self.original_logits.test, data.test_y)
+        logits, labels, rows = ((self.original_logits.test, data.test_y, self.forget_test)
+                                if self.eval_on_test else
+                                (self.original_logits.train, data.train_y, self.forget_train))
+        self.relearn_threshold = M.accuracy(logits[rows], labels[rows]) - options.relearn_margin
         # A fixed relearn set with samples of every class, forget classes included.
         train = LabelledImages(data.train_x, data.train_y)
         self.relearn_set = balanced_subset(train, options.relearn_per_class, False, seed)
@@ -118,11 +142,15 @@ class Evaluator:
         if model is self.original:  # the original's row: its logits are already known
             train_logits, test_logits = self.original_logits.train, self.original_logits.test
         else:
-            train_logits = self._logits(model, data.train_x)
+            train_logits = logits_of_rows(model, data.train_x, self.train_rows, self.engine,
+                                          self.normalizer)
             test_logits = self._logits(model, data.test_x)
         result: dict[str, Any] = {}
         for split, logits, labels, mask in (("train", train_logits, data.train_y, self.forget_train),
                                             ("test", test_logits, data.test_y, self.forget_test)):
+            if split == "train" and self.train_rows is not None:  # the forget set's rows only
+                result["forget_acc_train"] = M.accuracy(logits[mask], labels[mask])
+                continue
             accuracies = self._split_accuracies(logits, labels, mask)
             result[f"forget_acc_{split}"] = accuracies["forget_acc"]
             result[f"retain_acc_{split}"] = accuracies["retain_acc"]

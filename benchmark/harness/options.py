@@ -23,6 +23,13 @@ class MetricOptions:
     relearn_lr: float = setting(0.001, gt=0)
     relearn_margin: float = setting(0.05, ge=0, le=1)  # threshold = original forget acc - margin
     mia: bool = True
+    # Retain and overall accuracy on the whole training split (retain_acc_train,
+    # overall_acc_train): a forward pass of every row's model and of the original over the
+    # training set. ``tune`` turns it off, as its objective reads only the validation split
+    # and the forget set's own training samples: on the ResNet-9 of cifar10-cpu those two
+    # passes cost more than a trial of UNSIR itself. The membership attack needs the whole
+    # split, so with ``mia`` on it is computed regardless.
+    train_split: bool = added_later(True)
     # Many-model forgetting tests (benchmark.harness.population): N models a population,
     # 0 = off; the retain and test examples they look at (a seeded sample of each split).
     population: int = setting(0, ge=0, le=4096, added_later=True)

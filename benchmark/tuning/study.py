@@ -5,8 +5,8 @@ Fairness is structural: every method gets the same number of trials, the same sa
 split. A trial runs ``run_grid`` on the validation view with the trial's settings over the
 preset's, so it is validated, timed and stored like any run (in the tuning database, not the
 results one); its original and gold models are trained on the view and cached under their
-own keys. Relearn time and membership inference are switched off: the objective needs
-neither. Trials that repeat earlier settings reuse the stored rows, so a killed tune resumes.
+own keys. Relearn time, membership inference and the training split's retain accuracy
+are switched off: the objective needs none of them. Trials that repeat earlier settings reuse the stored rows, so a killed tune resumes.
 """
 
 from __future__ import annotations
@@ -153,7 +153,8 @@ def plan_studies(plan: Plan, options: TuneOptions) -> list[Study]:
     """One study per (data set, model, method), each with the validation view of its data set."""
     methods = tunable_methods(plan)
     base = plan.narrowed(methods=[], rerun=False, tuned=FrozenDict(),
-                         metrics=dataclasses.replace(plan.metrics, relearn=False, mia=False))
+                         metrics=dataclasses.replace(plan.metrics, relearn=False, mia=False,
+                                                     train_split=False))
     source = DataSource(data_root=plan.data_root, cache_dir=str(plan.data_cache_dir))
     studies = []
     for dataset in plan.datasets:
@@ -196,7 +197,7 @@ def document(plan: Plan, method: str, view: ImageDataset, options: TuneOptions,
         "search": {"library": f"optuna {optuna.__version__}", "sampler": "TPESampler",
                    "sampler_seed": options.seed, "trials": options.trials,
                    "results": plan.results, "elapsed_s": round(elapsed, 1),
-                   "metrics_off": ["relearn", "mia"],
+                   "metrics_off": ["relearn", "mia", "train_split"],
                    "space": {name: param.describe() for name, param in space.items()}},
         "provenance": _drop_none(provenance(engine)) | {
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
