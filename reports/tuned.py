@@ -64,8 +64,9 @@ def tuned_table(frame: pd.DataFrame) -> Table | None:
 
 def tuning_cost(label: str) -> str | None:
     """What tuning cost, from a tuned file's ``[search]`` and ``[provenance]``: "16 trials in
-    57 min on AMD EPYC, torch 2.14.1"; None when the file cannot be read here (a path of another
-    machine, or a file moved since the run) or does not say."""
+    57 min on AMD EPYC, torch 2.14.1" (the trials' measured work: ``trials_s``, or the wall
+    time ``elapsed_s`` of files written before it was recorded); None when the file cannot be
+    read here (a path of another machine, or a file moved since the run) or does not say."""
     from benchmark.harness.estimate import duration
     from benchmark.harness.tuned_files import read_tuned
 
@@ -75,10 +76,13 @@ def tuning_cost(label: str) -> str | None:
         return None
     search: Any = table.get("search") or {}
     where: Any = table.get("provenance") or {}
-    if not isinstance(search.get("elapsed_s"), int | float) or not search.get("trials"):
+    # The trials' measured work where the file has it (a resumed tune's elapsed_s leaves
+    # out the trials it replayed), else the study's wall time.
+    seconds = search.get("trials_s", search.get("elapsed_s"))
+    if not isinstance(seconds, int | float) or not search.get("trials"):
         return None
     setup = ", ".join(str(where[k]) if k == "device" else f"torch {where[k]}"
                       for k in ("device", "torch_version") if where.get(k))
     trials = int(search["trials"])
-    return (f"{trials} trial{'s' * (trials != 1)} in {duration(float(search['elapsed_s']))}"
+    return (f"{trials} trial{'s' * (trials != 1)} in {duration(float(seconds))}"
             + (f" on {setup}" if setup else ""))

@@ -9,6 +9,7 @@ import pytest
 import benchmark.harness.estimate as estimate_module
 from benchmark.cli.main import main
 from benchmark.core.artifacts import ArtifactStore
+from benchmark.core.named_files import tomllib
 from benchmark.harness.estimate import Speed
 from benchmark.harness.plan import plan_of
 from benchmark.harness.spec import RunSpec
@@ -16,6 +17,7 @@ from benchmark.tuning.cost import tune_cost
 from benchmark.tuning.study import TuneOptions, plan_studies, tune
 from datasets import DATASETS
 from datasets.validation import ValidationSplit
+from reports.tuned import tuning_cost
 from tests.conftest import FAST_METRICS, FAST_RECIPE
 from tests.helpers import tiny_data
 
@@ -59,9 +61,17 @@ def test_trials_multiply_a_methods_cost_and_references_count_once(tiny_plan, mon
 
 def test_references_cached_by_an_earlier_tune_are_not_counted(tiny_plan) -> None:
     options = TuneOptions(trials=1, split=ValidationSplit(0.2, 5), out=str(Path(tiny_plan.results).parent / "out"))
+    assert tune_cost(plan_studies(tiny_plan, options), 2, None).references_s > 0
     said: list[str] = []
-    tune(tiny_plan.narrowed(methods=["finetune"]), options, log=lambda _: None, note=said.append)
-    assert "original and gold models of the validation view" in said[0]
+    [path] = tune(tiny_plan.narrowed(methods=["finetune"]), options, log=lambda _: None,
+                  note=said.append)
+    assert said[0].startswith("estimated: about ") and "1 method x 1 trial " in said[0]
+    first = tomllib.loads(path.read_text())["search"]
+    [again] = tune(tiny_plan.narrowed(methods=["finetune"]), options, log=lambda _: None,
+                   note=said.append)  # a resume: its one trial is replayed from the stored row
+    search = tomllib.loads(again.read_text())["search"]
+    assert search["trials_s"] == first["trials_s"] > 0  # the trials' work, not the replay's
+    assert tuning_cost(str(again)).startswith("1 trial in ")
     artifacts = ArtifactStore(tiny_plan.checkpoint_dir)
     cost = tune_cost(plan_studies(tiny_plan, options), 2, artifacts)
     assert cost.references_s == 0 and set(cost.methods_s) == {"finetune", "neggrad"}
@@ -69,8 +79,6 @@ def test_references_cached_by_an_earlier_tune_are_not_counted(tiny_plan) -> None
 
 
 def test_the_leaderboard_states_what_a_tuned_files_tuning_cost() -> None:
-    from reports.tuned import tuning_cost
-
     said = tuning_cost("default/unsir-smallcnn-digits")  # a shipped file: 20 trials, and where
     assert said is not None and said.startswith("20 trials in ") and "torch " in said
     assert tuning_cost("no/such-file") is None  # a label of another machine: nothing to say

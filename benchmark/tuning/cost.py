@@ -53,7 +53,8 @@ class TuneCost:
         references = (f"original and gold models of the validation view {duration(self.references_s)}"
                       " (trained once, then cached); " if self.references_s >= 0.5 else "")
         return (f"about {duration(self.seconds)} for {len(self.methods_s)} method"
-                f"{'s' * (len(self.methods_s) != 1)} x {self.trials} trials ({references}{methods};"
+                f"{'s' * (len(self.methods_s) != 1)} x {self.trials} trial{'s' * (self.trials != 1)} "
+                f"({references}{methods};"
                 " at each method's defaults: a trial's cost moves with the epochs it draws)")
 
 

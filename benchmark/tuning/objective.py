@@ -52,11 +52,14 @@ class TrialResult:
     retain_acc: float | None
     gold: dict[str, float] = field(default_factory=dict)  # the gold model's accuracies
     error: str | None = None
+    # What the trial's cells cost when they were measured (unlearning and metrics): the same
+    # whether this tune measured them or replayed them from stored rows after a resume.
+    cost_s: float | None = None
 
     def record(self) -> dict[str, Any]:
         """The ``[[trial]]`` table of a tuned file (None values left out: TOML has no null)."""
         values = {"number": self.number, "status": self.status, "objective": self.objective,
-                  "time_s": self.time_s, "forget_acc": self.forget_acc,
+                  "time_s": self.time_s, "cost_s": self.cost_s, "forget_acc": self.forget_acc,
                   "retain_acc": self.retain_acc, "error": self.error, "params": self.params}
         return {k: v for k, v in values.items() if v is not None}
 
@@ -103,6 +106,8 @@ def score_trial(number: int, params: dict[str, Any], rows: list[dict[str, Any]],
         retain_acc=_mean(retains) if retains else None,
         gold={"forget_acc": _mean([g[0] for g in golds]), "retain_acc": _mean([g[1] for g in golds])},
         error="; ".join(errors) or None,
+        cost_s=sum(float((row.get("timings") or {}).get(part) or 0.0)
+                   for row in mine for part in ("unlearn_s", "metrics_s")),
     )
 
 

@@ -197,6 +197,9 @@ def document(plan: Plan, method: str, view: ImageDataset, options: TuneOptions,
         "search": {"library": f"optuna {optuna.__version__}", "sampler": "TPESampler",
                    "sampler_seed": options.seed, "trials": options.trials,
                    "results": plan.results, "elapsed_s": round(elapsed, 1),
+                   # The trials' own measured work: unlike elapsed_s, not shortened by a resume
+                   # that replayed stored trials (the view's references are not in it).
+                   "trials_s": round(sum(t.cost_s or 0.0 for t in trials), 1),
                    "metrics_off": ["relearn", "mia", "train_split"],
                    "space": {name: param.describe() for name, param in space.items()}},
         "provenance": _drop_none(provenance(engine)) | {
