@@ -123,3 +123,16 @@ def test_a_population_counts_its_pools_and_runs_but_not_cached_members(tiny_spec
     again = estimate(other, expand(other), artifacts)
     assert again.parts["population originals"] == 0 and again.parts["population retrains"] == 0
     assert again.parts["population runs"] > 0  # unlearning runs are not cached: they run again
+
+
+def test_the_estimate_adds_the_start_up_only_for_a_command(monkeypatch) -> None:
+    import time
+
+    from benchmark.core import command_clock
+    from benchmark.harness.runner import whole_command
+
+    monkeypatch.setattr(command_clock, "_started", None)  # library use: no command to time
+    assert whole_command(30.0) == ""
+    monkeypatch.setattr(command_clock, "_started", time.perf_counter() - 5.0)  # 5 s of start-up
+    said = whole_command(30.0)
+    assert said.startswith("; 3") and said.endswith(" s for the whole command")  # 35 s

@@ -4,6 +4,7 @@
 gold), ``seeding`` (one seed derivation), ``hashing`` (stable ids), ``config`` (typed,
 bounded hyperparameter dataclasses), ``named_files`` (TOML by name or path), ``tensors``
 (labelled uint8 images, normalisation, augmentation, subsets), ``engine`` (device,
-precision, timer), ``training`` (the fast training loop) and ``artifacts`` (one checksummed,
-atomic file store for checkpoints and decoded data).
+precision, timer), ``training`` (the fast training loop), ``artifacts`` (one checksummed,
+atomic file store for checkpoints and decoded data) and ``command_clock`` (when the command
+started, for the estimate's whole-command figure).
 """

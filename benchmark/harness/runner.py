@@ -127,7 +127,16 @@ def _announce_cost(plan: Plan, jobs: list[Job], cells: int, artifacts: ArtifactS
         reporter.warn(f"preset {plan.preset!r} is made for a GPU; on this CPU it needs {cost.text()}"
                       " (Ctrl-C stops it; finished rows stay stored)")
     else:
-        reporter.note(f"estimated: {cost.text()}")
+        reporter.note(f"estimated: {cost.text()}{whole_command(cost.seconds)}")
+
+
+def whole_command(seconds_left: float) -> str:
+    """``; 40 s for the whole command`` (start-up included) when run as ``python -m benchmark``."""
+    from benchmark.core.command_clock import since_start
+    from benchmark.harness.estimate import duration
+
+    elapsed = since_start()
+    return "" if elapsed is None else f"; {duration(elapsed + seconds_left)} for the whole command"
 
 
 def _run_groups(plan: Plan, groups: list[Group], artifacts: ArtifactStore, reporter: Reporter,

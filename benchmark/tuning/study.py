@@ -28,7 +28,7 @@ from benchmark.core.search_space import Choice, Float, Int, Param, check_search_
 from benchmark.harness.plan import FrozenDict, Plan
 from benchmark.harness.progress import Reporter
 from benchmark.harness.provenance import provenance
-from benchmark.harness.runner import run_grid
+from benchmark.harness.runner import run_grid, whole_command
 from benchmark.harness.tuned_files import DEFAULT_OUT, tuned_path, write_tuned
 from benchmark.tuning import objective
 from benchmark.tuning.cost import Study, tune_cost
@@ -130,7 +130,8 @@ def tune(plan: Plan, options: TuneOptions, log: Callable[[str], None] = print,
     # caches nothing (and a dry run must not create it).
     artifacts = (ArtifactStore(plan.checkpoint_dir, "checkpoint cache folder")
                  if plan.checkpoint_dir.is_dir() else None)
-    note(f"estimated: {tune_cost(studies, options.trials, artifacts).text()}")
+    cost = tune_cost(studies, options.trials, artifacts)
+    note(f"estimated: {cost.text()}{whole_command(cost.seconds)}")
     if dry_run:
         return []
     written = []
