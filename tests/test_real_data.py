@@ -17,10 +17,12 @@ from benchmark.harness.spec import DataOptions, MetricOptions, RunSpec
 NARROW = {"widths": [8, 16, 32]}
 
 
+# CIFAR-10 is not among them: the capped cifar10-cpu test below runs it through the harness
+# with four methods and both forget sets (its short run here took 55 s of CI's slow step).
 @pytest.mark.data
 @pytest.mark.parametrize("dataset, forget, model_kwargs", [
-    ("cifar10", "0,2", {}), ("cifar20", "18", {}), ("faces", "0", NARROW),
-], ids=["cifar10", "cifar20", "faces"])
+    ("cifar20", "18", {}), ("faces", "0", NARROW),
+], ids=["cifar20", "faces"])
 def test_short_run_on_real_data(tmp_path, dataset: str, forget: str, model_kwargs: dict) -> None:
     spec = RunSpec(
         methods=["unsir"], models=["smallcnn"], datasets=[dataset], forget=[forget], seeds=[0],
@@ -36,7 +38,7 @@ def test_short_run_on_real_data(tmp_path, dataset: str, forget: str, model_kwarg
     )
     rows = {row["method"]: row for row in run(spec)}
     assert set(rows) == {"original", "retrain", "unsir"}
-    classes = 10 if dataset == "cifar10" else 20 if dataset == "cifar20" else 100
+    classes = 20 if dataset == "cifar20" else 100
     assert rows["original"]["metrics"]["test_acc"] > 1.5 / classes  # above chance
     assert rows["retrain"]["metrics"]["forget_acc_test"] == 0.0
 
