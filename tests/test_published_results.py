@@ -54,3 +54,21 @@ def test_cifar10_cpu_claims_pass_on_the_published_database() -> None:
     results = evaluate_claims(load_claims("cifar10-cpu").claims, load_dataframe(DATABASE))
     failed = [f"{r.claim.name}: {r.verdict} ({r.measured}; {r.why})" for r in results if not r.passed]
     assert results and not failed, failed
+
+
+def test_unsir_at_common_practice_rates_keeps_what_the_readme_says() -> None:
+    """README, "What UNSIR's defaults cost": Adam 1e-4 against the defaults on the same models."""
+    common = load_dataframe(PUBLISHED / "unsir-common-practice.sqlite")
+    default = load_dataframe(DATABASE)
+    for seed in (0, 1, 2):
+        mine = common[(common["method"] == "unsir") & (common["seed"] == seed)].iloc[0]
+        gold = common[(common["method"] == "retrain") & (common["seed"] == seed)].iloc[0]
+        theirs = default[(default["method"] == "unsir") & (default["seed"] == seed)
+                         & (default["forget"] == "3")].iloc[0]
+        assert mine["hparams"]["impair_lr"] == mine["hparams"]["repair_lr"] == 1e-4
+        assert mine["forget_acc_test"] <= 0.005 and mine["retain_acc_test"] >= 0.79
+        assert theirs["retain_acc_test"] <= 0.40 and gold["retain_acc_test"] >= 0.80
+        # The same cached original and gold model as the published rows.
+        published_gold = default[(default["method"] == "retrain") & (default["seed"] == seed)
+                                 & (default["forget"] == "3")].iloc[0]
+        assert gold["retain_acc_test"] == published_gold["retain_acc_test"]
