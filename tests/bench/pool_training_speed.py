@@ -19,7 +19,10 @@ every variant alike:
   threads of a model of the stack's size;
 * with ``--vmap``, ``vmap@1``: the N members through ``torch.func.stack_module_state`` +
   ``functional_call`` + ``vmap`` on one thread (the approach benchmark.core.packed explains
-  it does not take).
+  it does not take);
+* with ``--split P``, ``split@P``: P processes at once, each stacking every P-th member on one
+  thread (wall time of the group, the processes' start-up included): the second core through
+  processes instead of a second intra-op thread.
 
 Prints the hardware (CPU model, cores this process may use), torch's version, the load
 average before and after (a loaded machine makes every number here unreliable: run it
@@ -28,6 +31,7 @@ over the rounds. It checks, too, that the stacked members' test logits stay with
 rounding of the sequential ones (the largest difference relative to the logits' scale).
 
     python -m tests.bench.pool_training_speed [--members 16] [--rounds 3] [--threads 2] [--vmap]
+        [--split 2]
         [--preset population-cifar10 --data-root DATA] [--set train.epochs=2]
 
 ``--epochs 2`` shortens a check that it runs; the numbers in docs/BENCHMARKS.md use the
@@ -43,6 +47,8 @@ import json
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
 
 import torch
@@ -143,6 +149,19 @@ def logits_gap(alone: list[nn.Module], together: list[nn.Module], data, engine,
     return worst
 
 
+def split(parts: int, argv: list[str]):  # noqa: ANN201 - a variant of the round
+    """The variant that trains the members in ``parts`` processes at once (``--part``)."""
+    def run(seeds, data, model, recipe, engine, normalizer) -> list[nn.Module]:
+        command = [sys.executable, "-m", "tests.bench.pool_training_speed", *argv]
+        processes = [subprocess.Popen([*command, "--part", f"{index}/{parts}"],
+                                      env=os.environ | {"OMP_NUM_THREADS": "1"})
+                     for index in range(parts)]
+        if any(process.wait() for process in processes):
+            raise RuntimeError("a part of the split variant failed")
+        return []  # trained in the other processes: only the time is compared
+    return run
+
+
 def usable_cores() -> int:
     """The cores this process may run on."""
     if hasattr(os, "sched_getaffinity"):
@@ -161,6 +180,8 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], dest="settings",
                         help="a run's --set assignment (train.epochs=2, data.train_per_class=500)")
     parser.add_argument("--data-root", default=None)
+    parser.add_argument("--split", type=int, default=0, help="also P processes of a part-stack each")
+    parser.add_argument("--part", default=None, help=argparse.SUPPRESS)  # i/P: one split process
     args = parser.parse_args()
 
     plan = resolve(RunArgs(preset=args.preset, device="cpu", settings=args.settings,
@@ -174,6 +195,10 @@ def main() -> None:
     engine = Engine.for_device("cpu", "fp32", False)
     normalizer = Normalizer(data.mean, data.std, engine.device)
     seeds = member_seeds(0, "original", args.members)
+    if args.part:  # one process of the split variant: its members, stacked, one thread
+        index, parts = (int(v) for v in args.part.split("/"))
+        timed(1, stacked, seeds[index::parts], data, model, recipe, engine, normalizer)
+        return
     print(json.dumps({
         "cpu": cpu_model(), "cores_usable": usable_cores(), "threads": args.threads,
         "machine": platform.machine(),
@@ -185,6 +210,9 @@ def main() -> None:
         variants.append((f"stacked@{args.threads}", args.threads, stacked))
     if args.vmap:
         variants.append(("vmap@1", 1, vmapped))
+    if args.split > 1:
+        forwarded = [a for a in sys.argv[1:] if a != "--vmap"]
+        variants.append((f"split@{args.split}", 1, split(args.split, forwarded)))
     seconds: dict[str, list[float]] = {name: [] for name, _, _ in variants}
     gap = None
     for round_ in range(args.rounds):
