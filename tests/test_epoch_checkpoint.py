@@ -135,3 +135,44 @@ def test_recipes_are_what_the_default_preset_trains() -> None:
     from benchmark.harness.spec import RunArgs
 
     assert resolve(RunArgs()).recipe("smallcnn", "digits").epochs > 3
+
+
+def test_a_paused_or_disturbed_training_is_told_from_a_steady_one(tmp_path: Path) -> None:
+    checkpoint = EpochCheckpoint(ArtifactStore(tmp_path), "partial_retrain", "3" * 16)
+    checkpoint.epoch_seconds = [101.0, 99.0, 100.0, 102.0]
+    assert checkpoint.disturbance(402.0) is None  # steady, a few seconds outside the epochs
+    checkpoint.epoch_seconds = [101.0, 99.0, 5200.0, 102.0]  # SIGSTOP'd in its third epoch
+    assert checkpoint.disturbance(5502.0).startswith("epoch 3 took 5200 s against a median")
+    checkpoint.epoch_seconds = [101.0, 99.0, 100.0, 102.0]  # stopped between two epochs
+    assert "outside its epochs" in checkpoint.disturbance(3402.0)
+    checkpoint.epoch_seconds = [0.1, 0.1, 1.2]  # short trainings jitter: under DISTURBED_MIN_S
+    assert checkpoint.disturbance(1.4) is None
+
+
+def test_no_speed_up_against_a_gold_time_that_was_paused(tiny_spec, monkeypatch) -> None:
+    """Through the harness: a gold retrain that sleeps in one epoch (as a stopped process
+    would) stores why its time is not comparable, and no method divides by it."""
+    import time
+
+    from benchmark.harness.plan import plan_of
+    from benchmark.harness.runner import run_grid
+
+    monkeypatch.setattr(epoch_checkpoint, "DISTURBED_MIN_S", 0.0)
+    original_progress = training.progress
+    trainings = 0
+
+    def pausing_progress(done: int, total: int, text: str = "") -> None:
+        nonlocal trainings
+        trainings += done == 1
+        if done == 2 and trainings == 2:  # the second training: the gold retrain
+            time.sleep(2.0)
+        original_progress(done, total, text)
+
+    monkeypatch.setattr(training, "progress", pausing_progress)
+    tiny_spec.methods = ["finetune"]
+    rows = {row["method"]: row for row in run_grid(plan_of(tiny_spec)).rows}
+    gold_setup = rows["finetune"]["timings"]["gold_measured_on"]
+    assert gold_setup["disturbed"].startswith("epoch 2 took ")
+    assert rows["finetune"]["metrics"]["speedup_vs_retrain"] is None
+    assert "not comparable" in rows["finetune"]["metrics"]["speedup_note"]
+    assert "disturbed" not in rows["original"]["timings"]["measured_on"]

@@ -8,6 +8,13 @@ that draws the augmentations, the losses so far and the training seconds spent. 
 loads it and goes on from the next epoch, to the same weights an uninterrupted run gives
 (tests/test_epoch_checkpoint.py).
 
+Its time is the sum of the runs' wall times, which is honest after a kill (the lost part of
+an epoch is not counted) but not after a pause: a process stopped with SIGSTOP or Ctrl-Z and
+continued hours later counts the hours (one leaderboard gold model stored 21,280 s for about
+30 minutes of training). So each epoch's seconds are kept too, and :meth:`disturbance` says
+when one epoch, or the time outside the epochs, is far above the median epoch: the caller
+marks such a time as not comparable instead of dividing by it.
+
 The state is an entry of the artifact store (checksummed, written atomically, swept like any
 other entry), under the finished model's own cache key with its own kind
 (``partial_original``, ``partial_retrain``): a partial training resumes only the training it
@@ -18,6 +25,7 @@ default preset's take seconds) never write one.
 
 from __future__ import annotations
 
+import statistics
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -27,6 +35,12 @@ import torch
 from benchmark.core.artifacts import ArtifactStore
 
 SAVE_EVERY_S = 60.0  # the most training a kill can lose, beyond the epoch in progress
+# An epoch (or the time outside the epochs) above this many median epochs, and above
+# DISTURBED_MIN_S, marks the training's time as disturbed. The first epoch's warm-up took
+# 1.4x the others on ResNet-9; a second job on the same 2 cores slows an epoch up to 2-3x,
+# and a time measured beside one is not comparable either.
+DISTURBED_FACTOR = 3.0
+DISTURBED_MIN_S = 30.0
 
 
 class Stateful(Protocol):
@@ -44,6 +58,7 @@ class EpochCheckpoint:
     key: str  # the finished model's cache key
     every_s: float = field(default_factory=lambda: SAVE_EVERY_S)  # read at creation
     resumed_seconds: float = 0.0
+    epoch_seconds: list[float] = field(default_factory=list)  # every finished epoch's, resumes included
     _started: float = field(default_factory=time.perf_counter)
     _last_save: float = field(default_factory=time.perf_counter)
 
@@ -63,7 +78,30 @@ class EpochCheckpoint:
         if device.type == "cuda" and "cuda_rng" in state:
             torch.cuda.set_rng_state(state["cuda_rng"], device)
         self.resumed_seconds = float(state["seconds"])
+        self.epoch_seconds = [float(x) for x in state.get("epoch_seconds", [])]
         return int(state["epoch"]), [float(x) for x in state["losses"]]
+
+    def add_epoch(self, seconds: float) -> None:
+        """Record one finished epoch's wall time."""
+        self.epoch_seconds.append(seconds)
+
+    def disturbance(self, total_seconds: float) -> str | None:
+        """Why ``total_seconds`` (this run's and the resumed runs') is not a comparable time,
+        or None: an epoch, or the time outside the recorded epochs, above
+        DISTURBED_FACTOR median epochs (a pause, or other work on the cores)."""
+        if len(self.epoch_seconds) < 2:
+            return None
+        median = statistics.median(self.epoch_seconds)
+        limit = max(DISTURBED_FACTOR * median, DISTURBED_MIN_S)
+        slowest = max(range(len(self.epoch_seconds)), key=self.epoch_seconds.__getitem__)
+        outside = total_seconds - sum(self.epoch_seconds)
+        if self.epoch_seconds[slowest] > limit:
+            return (f"epoch {slowest + 1} took {self.epoch_seconds[slowest]:.0f} s against a median "
+                    f"epoch of {median:.0f} s (paused, or other work on the cores)")
+        if outside > limit:
+            return (f"{outside:.0f} s of the {total_seconds:.0f} s passed outside its epochs "
+                    f"(median epoch {median:.0f} s): paused between epochs")
+        return None
 
     def maybe_save(self, epoch: int, parts: dict[str, Stateful], generator: torch.Generator,
                    device: torch.device, losses: list[float]) -> None:
@@ -74,7 +112,7 @@ class EpochCheckpoint:
             return
         state: dict[str, Any] = {name: part.state_dict() for name, part in parts.items()}
         state.update(epoch=epoch, losses=list(losses), generator=generator.get_state(),
-                     cpu_rng=torch.get_rng_state(),
+                     cpu_rng=torch.get_rng_state(), epoch_seconds=list(self.epoch_seconds),
                      seconds=self.resumed_seconds + now - self._started)
         if device.type == "cuda":
             state["cuda_rng"] = torch.cuda.get_rng_state(device)

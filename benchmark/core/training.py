@@ -7,6 +7,8 @@ pre-shuffled index tensors is not the bottleneck, and worker processes cost star
 
 from __future__ import annotations
 
+import time
+
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Literal
@@ -154,6 +156,7 @@ def train_with_recipe(
     if checkpoint is not None:
         first, losses = checkpoint.restore(stateful, generator, engine.device)
     for epoch in range(first, recipe.epochs):
+        started = time.perf_counter()
         loss = train_epoch(
             model, [data], optimizer, engine, normalizer, recipe.batch_size, generator,
             augment, recipe.label_smoothing, recipe.grad_clip_value, after_step,
@@ -164,6 +167,8 @@ def train_with_recipe(
             plateau.step(mean_loss(model, monitor if monitor is not None else data, engine, normalizer))
         if on_epoch is not None:
             on_epoch(epoch, loss)
+        if checkpoint is not None:
+            checkpoint.add_epoch(time.perf_counter() - started)
         if checkpoint is not None and epoch + 1 < recipe.epochs:
             checkpoint.maybe_save(epoch + 1, stateful, generator, engine.device, losses)
     return losses

@@ -128,12 +128,25 @@ def original_model(ctx: GroupContext) -> Reference:
     problem = non_finite(model)
     if problem:
         return Reference(None, None, None, False, path, f"original diverged while training: {problem}")
-    setup = engine.setup()
     seconds = timing["seconds"] + checkpoint.resumed_seconds
+    setup = _timed_setup(engine.setup(), checkpoint, seconds, ctx)
     store.save(kind, key, model.state_dict(), {"seconds": seconds, "setup": setup,
                                                **_resumed(checkpoint)})
     checkpoint.remove()
     return Reference(model.eval(), seconds, setup, False, path)
+
+
+def _timed_setup(setup: dict[str, Any], checkpoint: EpochCheckpoint, seconds: float,
+                 ctx: GroupContext) -> dict[str, Any]:
+    """The setup a reference's time was measured on, with ``disturbed`` (why the time is not
+    comparable: a pause or other work, benchmark.core.epoch_checkpoint) when it was; speed-ups
+    against it are then refused (benchmark.harness.timing.speedup)."""
+    disturbed = checkpoint.disturbance(seconds)
+    if disturbed:
+        role = checkpoint.kind.removeprefix("partial_")
+        ctx.reporter.warn(f"{ctx.where()}: the {role} model's time ({seconds:.0f} s) is not "
+                          f"comparable: {disturbed}; speed-ups against it are left out")
+    return setup | ({"disturbed": disturbed} if disturbed else {})
 
 
 def _resumed(checkpoint: EpochCheckpoint) -> dict[str, float]:
@@ -162,8 +175,8 @@ def gold_model(ctx: GroupContext, forget: ForgetSet, original: nn.Module) -> Ref
     if outcome.failed:
         return Reference(None, outcome.seconds, None, False, path, outcome.error,
                          outcome.samples_seen)
-    setup = ctx.engine.setup()
     seconds = outcome.seconds + checkpoint.resumed_seconds
+    setup = _timed_setup(ctx.engine.setup(), checkpoint, seconds, ctx)
     store.save(kind, key, outcome.model.state_dict(), {
         "seconds": seconds, "setup": setup, "samples_seen": outcome.samples_seen,
         **_resumed(checkpoint)})

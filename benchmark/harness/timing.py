@@ -75,6 +75,8 @@ def speedup(gold_seconds: float | None, gold_setup: dict[str, Any] | None, secon
         return None, "the gold model has no time (it failed)"
     if not gold_setup:
         return None, "the gold model's time was stored without its setup (an older cache entry)"
+    if gold_setup.get("disturbed"):
+        return None, f"the gold model's time is not comparable: {gold_setup['disturbed']}"
     different = [key for key in ("host", "device", "threads", "precision")
                  if gold_setup.get(key) != setup.get(key)]
     if different:
