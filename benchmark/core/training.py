@@ -8,7 +8,6 @@ pre-shuffled index tensors is not the bottleneck, and worker processes cost star
 from __future__ import annotations
 
 import time
-
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Literal
