@@ -10,8 +10,8 @@ loads it and goes on from the next epoch, to the same weights an uninterrupted r
 
 Its time is the sum of the runs' wall times, which is honest after a kill (the lost part of
 an epoch is not counted) but not after a pause: a process stopped with SIGSTOP or Ctrl-Z and
-continued hours later counts the hours (one leaderboard gold model stored 21,280 s for about
-30 minutes of training). So each epoch's seconds are kept too, and :meth:`disturbance` says
+continued hours later counts the hours (one leaderboard gold model stored 21,280 s for a
+training that took 1,268 s when redone alone). So each epoch's seconds are kept too, and :meth:`disturbance` says
 when one epoch, or the time outside the epochs, is far above the median epoch: the caller
 marks such a time as not comparable instead of dividing by it.
 
