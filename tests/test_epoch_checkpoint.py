@@ -3,6 +3,7 @@ an uninterrupted training gives (benchmark.core.epoch_checkpoint)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,26 @@ def test_short_trainings_write_no_checkpoint(tmp_path: Path) -> None:
     assert store.load("partial_original", "2" * 16) is None
 
 
+def _kill() -> None:
+    raise Killed
+
+
+def _at_epoch(training_number: int, epoch: int, action: Callable[[], None]) -> Callable[..., None]:
+    """``training.progress`` that calls ``action`` at ``epoch`` of the process's
+    ``training_number``-th training (1: the original, 2: the gold retrain), then reports."""
+    report = training.progress
+    trainings = 0
+
+    def progress(done: int, total: int, text: str = "") -> None:
+        nonlocal trainings
+        trainings += done == 1
+        if done == epoch and trainings == training_number:
+            action()
+        report(done, total, text)
+
+    return progress
+
+
 # The entry kinds are the Role values: "original", and "retrain" for the gold model.
 @pytest.mark.parametrize(("kind", "training_number"), [("original", 1), ("retrain", 2)])
 def test_a_killed_run_resumes_its_reference(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -102,16 +123,7 @@ def test_a_killed_run_resumes_its_reference(tmp_path: Path, monkeypatch: pytest.
 
     monkeypatch.setattr(epoch_checkpoint, "SAVE_EVERY_S", 0.0)
     original_progress = training.progress
-    trainings = 0
-
-    def killing_progress(done: int, total: int, text: str = "") -> None:
-        nonlocal trainings
-        trainings += done == 1
-        if done == 3 and trainings == training_number:
-            raise Killed
-        original_progress(done, total, text)
-
-    monkeypatch.setattr(training, "progress", killing_progress)
+    monkeypatch.setattr(training, "progress", _at_epoch(training_number, 3, _kill))
     killed = tmp_path / "killed"
     kwargs["results"] = str(tmp_path / "k.sqlite")
     with pytest.raises(Killed):
@@ -158,17 +170,8 @@ def test_no_speed_up_against_a_gold_time_that_was_paused(tiny_spec, monkeypatch)
     from benchmark.harness.runner import run_grid
 
     monkeypatch.setattr(epoch_checkpoint, "DISTURBED_MIN_S", 0.0)
-    original_progress = training.progress
-    trainings = 0
-
-    def pausing_progress(done: int, total: int, text: str = "") -> None:
-        nonlocal trainings
-        trainings += done == 1
-        if done == 2 and trainings == 2:  # the second training: the gold retrain
-            time.sleep(2.0)
-        original_progress(done, total, text)
-
-    monkeypatch.setattr(training, "progress", pausing_progress)
+    # The second training (the gold retrain) sleeps in its second epoch.
+    monkeypatch.setattr(training, "progress", _at_epoch(2, 2, lambda: time.sleep(2.0)))
     tiny_spec.methods = ["finetune"]
     rows = {row["method"]: row for row in run_grid(plan_of(tiny_spec)).rows}
     gold_setup = rows["finetune"]["timings"]["gold_measured_on"]
