@@ -18,6 +18,7 @@ def _table() -> dict[str, list[str]]:
         if not line.startswith("| `"):
             break
         cells = [cell.strip() for cell in line.strip("|").split("|")]
+        assert len(cells) == 6, f"README method table row with {len(cells)} cells: {line}"
         rows[cells[0].strip("`")] = cells
     return rows
 

@@ -32,11 +32,6 @@ Pass = tuple[float, int, str]
 Work = Callable[[Any, Sizes], list[Pass]]
 
 
-# A pass: (images, batch, kind) with kind "train", "forward" or "per_sample".
-Pass = tuple[float, int, str]
-Work = Callable[[Any, Sizes], list[Pass]]
-
-
 def one_epoch(cfg: Any, s: Sizes) -> list[Pass]:
     """A method the estimate does not know: one epoch over the retain set."""
     return [(s.n_retain, getattr(cfg, "batch_size", 0) or s.recipe.batch_size, "train")]
