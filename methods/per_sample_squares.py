@@ -35,6 +35,8 @@ caller uses the torch.func path instead.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -161,14 +163,26 @@ def weight_squares(g: torch.Tensor, a: torch.Tensor, groups: int = 1,
     flattened input dimensions (conv: ``F.unfold`` order, group-major).
     """
     classes, n, out, length = g.shape
-    k = a.shape[1]
-    kg = k // groups
-    squared = length * length
-    gram_cost = n * (out * kg * squared + out * squared * classes + k * squared)
-    direct_cost = classes * n * out * kg * (length + DIRECT_MEMORY_COST)
+    gram_cost, direct_cost = way_costs(classes, out, a.shape[1], groups, length)
     if way == "gram" or (way == "auto" and gram_cost <= direct_cost):
         return _gram_squares(g, a, groups)
     return _direct_squares(g, a, groups)
+
+
+def way_costs(classes: int, out: int, k: int, groups: int, length: int) -> tuple[float, float]:
+    """Multiply-adds a sample of the ``gram`` and the ``direct`` way for one layer (the direct
+    way's memory traffic in its GEMM equivalent): ``classes`` cotangents, ``out`` outputs,
+    ``k`` inputs a position (a conv's in_channels x kernel area), ``length`` positions."""
+    kg = k // groups
+    squared = length * length
+    return (out * kg * squared + out * squared * classes + k * squared,
+            classes * out * kg * (length + DIRECT_MEMORY_COST))
+
+
+def squares_madds(layers: Iterable[tuple[int, int, int, int]], classes: int) -> float:
+    """A sample's multiply-adds of the cheaper way, summed over layers given as (out, k,
+    groups, length): what the estimate prices the squares at (benchmark/harness/estimate.py)."""
+    return sum(min(way_costs(classes, *layer)) for layer in layers)
 
 
 def _gram_squares(g: torch.Tensor, a: torch.Tensor, groups: int) -> torch.Tensor:

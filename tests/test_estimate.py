@@ -136,3 +136,40 @@ def test_the_estimate_adds_the_start_up_only_for_a_command(monkeypatch) -> None:
     monkeypatch.setattr(command_clock, "_started", time.perf_counter() - 5.0)  # 5 s of start-up
     said = whole_command(30.0)
     assert said.startswith("; 3") and said.endswith(" s for the whole command")  # 35 s
+
+
+def test_layerwise_importances_are_priced_from_the_models_layers() -> None:
+    """Fisher's exact importances take C - 1 cotangents a sample on the CPU, SSD's and the
+    sampled Fisher's one; the squares cost what the cheaper way of each layer costs."""
+    from benchmark.harness.estimate import SQUARES_COST, layer_count
+    from benchmark.harness.method_work import METHOD_WORK, Sizes
+    from methods.fisher import FisherConfig
+    from methods.per_sample_squares import squares_madds, way_costs
+    from methods.ssd import SsdConfig
+
+    model = create_model("resnet9", 10, 3, 32)
+    mflops, layers = layer_count(model, (3, 32, 32))
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    assert len(layers) == len(convs) + len(linears) and mflops == layer_mflops(model, (3, 32, 32))
+    first = convs[0]
+    assert layers[0][:3] == (first.out_channels, first.in_channels * 9, first.groups)
+    assert squares_madds(layers, 9) == sum(min(way_costs(9, *layer)) for layer in layers)
+    assert squares_madds(layers, 9) > squares_madds(layers, 1) > 0
+
+    speed = Speed(step_s=0.0, image_s=0.001, mflops=mflops, layers=layers)
+    per_madd = 0.001 / (1.5e6 * mflops)
+    assert speed.layerwise(1, 32, 9) == pytest.approx(
+        10 / 3 * 0.001 + SQUARES_COST * squares_madds(layers, 9) * per_madd)
+    blind = Speed(step_s=0.0, image_s=0.001)  # no layer count: two thirds of an image a cotangent
+    assert blind.layerwise(1, 32, 1) == pytest.approx(0.001 * (2 / 3 + 2 / 3))
+
+    sizes = Sizes(50_000, 45_000, 5_000, 10, 1, 5_000, TrainRecipe(epochs=1, batch_size=256))
+    [(images, _, kind)] = METHOD_WORK["fisher"](FisherConfig(subset_per_class=0), sizes)
+    assert (images, kind) == (45_000, "layerwise_exact")
+    [(_, _, kind)] = METHOD_WORK["fisher"](FisherConfig(subset_per_class=0, approximation="sampled"), sizes)
+    assert kind == "layerwise_one"
+    [(images, _, kind)] = METHOD_WORK["ssd"](SsdConfig(), sizes)
+    assert (images, kind) == (50_000, "layerwise_one")
+    on_cuda = dataclasses.replace(sizes, cpu=False)  # torch.func: a gradient per sample and class
+    assert METHOD_WORK["fisher"](FisherConfig(subset_per_class=0), on_cuda)[0][::2] == (450_000, "per_sample")

@@ -108,3 +108,38 @@ def test_without_the_train_split_a_row_keeps_every_value_the_objective_reads(tin
     tiny_spec.metrics = dataclasses.replace(tiny_spec.metrics, mia=True)  # the attack needs them
     with_attack = {r["method"]: r["metrics"] for r in run_grid(plan_of(tiny_spec)).rows}
     assert dropped <= set(with_attack["finetune"])
+
+
+def test_typical_settings_spread_evenly_over_each_range() -> None:
+    from benchmark.core.search_space import Choice, Float, Int, LogFloat
+    from benchmark.tuning.cost import typical_settings
+
+    space = {"epochs": Int(1, 8, source="test"), "lr": LogFloat(1e-4, 1e-2, source="test"),
+             "fraction": Float(0.1, 0.9, source="test"), "batch": Choice((64, 256), source="test")}
+    drawn = typical_settings(space, count=16)
+    assert len(drawn) == 16
+    assert sorted(d["epochs"] for d in drawn) == sorted(list(range(1, 9)) * 2)  # each stratum once
+    assert sorted(d["batch"] for d in drawn) == [64] * 8 + [256] * 8
+    rates = sorted(d["lr"] for d in drawn)
+    assert 1e-4 < rates[0] < rates[-1] < 1e-2 and rates[7] < 1e-3 < rates[8]  # log-uniform: median 1e-3
+    assert sum(d["fraction"] for d in drawn) / 16 == pytest.approx(0.5)
+    assert typical_settings({}) == [{}]
+    assert typical_settings(space, 16) == drawn  # the same draws every time
+
+
+def test_a_trial_is_priced_at_the_mean_of_its_search_space(tiny_plan, monkeypatch) -> None:
+    """Fine-tuning's cost is linear in its epochs: spaces centred on 3, 5 and 9 epochs price a
+    trial at the cost of those means, so the differences between them are 2 and 4 epochs."""
+    from benchmark.core.search_space import Int
+    from methods import METHODS
+
+    monkeypatch.setattr(estimate_module, "calibrate", lambda plan, group: Speed(0.01, 0.001, 1.0))
+    studies = plan_studies(tiny_plan.narrowed(methods=["finetune"]), TuneOptions(split=ValidationSplit(0.2, 5)))
+
+    def priced(low: int, high: int) -> float:
+        monkeypatch.setattr(METHODS.get("finetune"), "search_space", {"epochs": Int(low, high, source="test")})
+        return tune_cost(studies, 1, None).methods_s["finetune"]
+
+    three, five, nine = priced(2, 4), priced(4, 6), priced(8, 10)
+    assert three < five < nine
+    assert nine - five == pytest.approx(2 * (five - three), rel=1e-3)  # steps are rounded up

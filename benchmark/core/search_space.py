@@ -15,6 +15,7 @@ field's ``setting`` bounds.
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from dataclasses import dataclass
 from typing import Any
@@ -92,6 +93,22 @@ class Choice:
 
 
 Param = Float | Choice  # LogFloat and Int are Floats
+
+
+def quantile(param: Param, q: float) -> Any:
+    """The value at quantile ``q`` in [0, 1) of the range's prior: what a random draw gives
+    (uniform, log-uniform, each whole number or option equally likely), as Optuna's TPE
+    draws its first trials before it models anything."""
+    q = min(max(q, 0.0), 1.0 - 1e-12)
+    if isinstance(param, Choice):
+        return param.options[int(q * len(param.options))]
+    if isinstance(param, Int):
+        if param.log:
+            return min(param.high, int(math.exp(math.log(param.low) + q * math.log((param.high + 1) / param.low))))
+        return param.low + int(q * (param.high - param.low + 1))
+    if param.log:
+        return math.exp(math.log(param.low) + q * (math.log(param.high) - math.log(param.low)))
+    return param.low + q * (param.high - param.low)
 
 
 def check_search_space(config_type: type, space: dict[str, Param], what: str) -> None:

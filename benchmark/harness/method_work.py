@@ -27,9 +27,17 @@ class Sizes:
     cpu: bool = True  # where the run goes: some methods take another path on CUDA
 
 
-# A pass: (images, batch, kind) with kind "train", "forward" or "per_sample".
+# A pass: (images, batch, kind) with kind "train", "forward", "per_sample" (torch.func: one
+# gradient an image, and a class) or one of LAYERWISE (the CPU's layerwise squares, an image).
 Pass = tuple[float, int, str]
 Work = Callable[[Any, Sizes], list[Pass]]
+
+# Cotangents a sample of the layerwise backend: the exact Fisher's C - 1
+# (methods/per_sample_squares.fisher_cotangents), one for the empirical or sampled one (SSD).
+LAYERWISE: dict[str, Callable[[Sizes], int]] = {
+    "layerwise_exact": lambda s: max(s.n_classes - 1, 1),
+    "layerwise_one": lambda s: 1,
+}
 
 
 def one_epoch(cfg: Any, s: Sizes) -> list[Pass]:
@@ -52,14 +60,17 @@ def _unsir(cfg: Any, s: Sizes) -> list[Pass]:
 def _fisher(cfg: Any, s: Sizes) -> list[Pass]:
     retained = s.n_classes - s.forget_classes
     n = min(s.n_retain, cfg.subset_per_class * retained) if cfg.subset_per_class else s.n_retain
-    return [(n * s.n_classes, s.recipe.batch_size, _gradients(cfg, s))]
+    exact = getattr(cfg, "approximation", "exact") == "exact"
+    if _layerwise(cfg, s):
+        return [(n, s.recipe.batch_size, "layerwise_exact" if exact else "layerwise_one")]
+    return [(n * (s.n_classes if exact else 1), s.recipe.batch_size, "per_sample")]
 
 
-def _gradients(cfg: Any, s: Sizes) -> str:
-    """How Fisher's and SSD's per-sample gradients cost: on the CPU the layerwise backend
-    (methods/per_sample_squares.py) runs at about a training step's cost a gradient
-    (docs/BENCHMARKS.md); torch.func's vmap (``backend=func``, the CUDA default) far below."""
-    return "train" if s.cpu and getattr(cfg, "backend", "auto") != "func" else "per_sample"
+def _layerwise(cfg: Any, s: Sizes) -> bool:
+    """Whether Fisher's and SSD's importances take the CPU's layerwise backend
+    (methods/per_sample_squares.py), priced from the model's layers, or torch.func's vmap
+    (``backend=func``, the CUDA default), priced per gradient."""
+    return s.cpu and getattr(cfg, "backend", "auto") != "func"
 
 
 def _finetune(cfg: Any, s: Sizes) -> list[Pass]:
@@ -104,7 +115,8 @@ def _boundary_shrink(cfg: Any, s: Sizes) -> list[Pass]:
 def _ssd(cfg: Any, s: Sizes) -> list[Pass]:
     if getattr(cfg, "quirk_minibatch_importance", False):
         return [(s.n_train + s.n_forget, cfg.quirk_batch_size, "train")]
-    return [(s.n_train, s.recipe.batch_size, _gradients(cfg, s))]  # one gradient a sample
+    return [(s.n_train, s.recipe.batch_size,  # one gradient a sample
+             "layerwise_one" if _layerwise(cfg, s) else "per_sample")]
 
 
 METHOD_WORK: dict[str, Work] = {
