@@ -143,3 +143,19 @@ def test_a_trial_is_priced_at_the_mean_of_its_search_space(tiny_plan, monkeypatc
     three, five, nine = priced(2, 4), priced(4, 6), priced(8, 10)
     assert three < five < nine
     assert nine - five == pytest.approx(2 * (five - three), rel=1e-3)  # steps are rounded up
+
+
+def test_every_setting_the_cost_draws_is_one_the_method_accepts() -> None:
+    """The cost applies its drawn settings as a trial would (``Plan.with_method_settings``);
+    a range whose combination a Config refused would stop ``tune`` before its first trial."""
+    from benchmark.core.config import apply_overrides
+    from benchmark.tuning.cost import typical_settings
+    from methods import METHODS, import_builtins
+
+    import_builtins()
+    spaces = {name: METHODS.get(name) for name in METHODS.names() if METHODS.get(name).search_space}
+    assert len(spaces) >= 10
+    for name, cls in spaces.items():
+        for settings in typical_settings(cls.search_space):
+            config = apply_overrides(cls.Config(), dict(settings), name)
+            assert {key: getattr(config, key) for key in settings} == settings
