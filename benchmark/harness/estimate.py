@@ -13,15 +13,18 @@ method's optional ``estimated_work`` attribute, else one epoch over the retain s
 metrics of each row (a forward pass over both splits, plus the relearn metric's fine-tuning
 at half its epoch cap: the typical value in docs/results/cifar10-cpu), and with
 ``metrics.population=N`` the pools' trainings and runs (benchmark.harness.estimate_population),
-and the membership attack's one-time import. A pass of N images at batch B costs ``ceil(N / B) * step_s + N * image_s``; a forward pass the same with its own calibrated ``eval_step_s`` and ``eval_image_s``; one
+and the membership attack's one-time import. A pass of N images at batch B costs
+``ceil(N / B) * step_s + N * image_s``; a forward pass the same with its own calibrated
+``eval_step_s`` and ``eval_image_s``; one
 per-sample gradient of torch.func's path (Fisher, SSD on CUDA or ``backend=func``) 3 x forward
 FLOPs at ``PER_SAMPLE_FLOP_S``; the CPU's layerwise path (``Speed.layerwise``) a forward pass,
 a backward pass per cotangent and its squares' multiply-adds, from the model's own layers.
 
 ``step_s`` and ``image_s`` come from a calibration of the group's own model on this device,
 at the thread count the run will take: one warm-up step at each of two small batch sizes,
-then the fastest of two steps at each (and the same for evaluation through ``predict_logits``) (0.1-0.3 s for the default preset, about 1 s for
-ResNet-9 with the thread count's 0.3 s sampling). ``image_s`` is the slope between the two
+then the fastest of two steps at each, and the same for evaluation through ``predict_logits``
+(0.1-0.3 s in all for the default preset, about 1 s for ResNet-9 with the thread count's 0.3 s
+sampling). ``image_s`` is the slope between the two
 batch sizes (held within half and all of the larger batch's time per image), ``step_s`` what
 the smaller step has left over: small models are overhead-bound (the default preset's
 smallcnn on 8x8 digits), large ones FLOP-bound. The calibration measures the
