@@ -73,7 +73,8 @@ def test_what_the_readme_reads_of_the_tuned_rows(frame: pd.DataFrame) -> None:
     defaults, and the tuned files they name (committed beside the database)."""
     cell = frame[(frame["forget"] == "3") & (frame["seed"] == 0)]
     tuned = cell[cell["tuned_from"].notna()].set_index("method")
-    assert sorted(tuned.index) == ["ssd", "unsir"] and (tuned["status"] == "ok").all()
+    assert sorted(tuned.index) == ["bad_teacher", "boundary_shrink", "ssd", "unsir"]
+    assert (tuned["status"] == "ok").all()
     for path in tuned["tuned_from"]:
         assert (PUBLISHED.parent.parent.parent / path).is_file(), path
     default = cell[cell["tuned_from"].isna()].set_index("method")
@@ -83,3 +84,9 @@ def test_what_the_readme_reads_of_the_tuned_rows(frame: pd.DataFrame) -> None:
     assert tuned.loc["unsir", "forget_acc_test"] == 0
     # SSD: acts once alpha is below 1/f, but 20.8 % of cats stay (1.4 % on the validation view).
     assert 0.15 < tuned.loc["ssd", "forget_acc_test"] < default.loc["ssd", "forget_acc_test"] - 0.3
+    # Boundary Shrink: the class gone (6.8 % at its defaults), within a point of the gold model.
+    assert tuned.loc["boundary_shrink", "forget_acc_test"] == 0
+    assert tuned.loc["boundary_shrink", "retain_acc_test"] > gold["retain_acc_test"] - 0.01
+    # Bad Teacher: about half of what its defaults leave, at about 7 times their time.
+    assert 0.10 < tuned.loc["bad_teacher", "forget_acc_test"] < default.loc["bad_teacher", "forget_acc_test"] / 1.8
+    assert tuned.loc["bad_teacher", "time_s"] > 5 * default.loc["bad_teacher", "time_s"]
