@@ -173,3 +173,19 @@ def test_layerwise_importances_are_priced_from_the_models_layers() -> None:
     assert (images, kind) == (50_000, "layerwise_one")
     on_cuda = dataclasses.replace(sizes, cpu=False)  # torch.func: a gradient per sample and class
     assert METHOD_WORK["fisher"](FisherConfig(subset_per_class=0), on_cuda)[0][::2] == (450_000, "per_sample")
+
+
+def test_unsirs_noise_is_priced_without_weight_gradients() -> None:
+    """The noise steps freeze the weights (methods/unsir.py): a forward pass and a backward
+    pass to the input, two thirds of a training pass."""
+    from benchmark.harness.estimate import _method_seconds
+    from benchmark.harness.method_work import METHOD_WORK, Sizes
+    from methods.unsir import Unsir
+
+    sizes = Sizes(50_000, 45_000, 5_000, 10, 1, 5_000, TrainRecipe(epochs=1, batch_size=256))
+    method = Unsir()
+    passes = METHOD_WORK["unsir"](method.config, sizes)
+    assert passes[0][2] == "input_gradient" and passes[0][0] == 40 * 256
+    speed = Speed(step_s=0.01, image_s=0.001)
+    whole = sum(speed.train(images, batch) for images, batch, _ in passes)
+    assert _method_seconds(method, sizes, speed) == pytest.approx(whole - speed.train(*passes[0][:2]) / 3)

@@ -79,7 +79,7 @@ class GpuCosts:
             else:
                 steps = -(-int(images) // max(int(batch), 1))
                 train = steps * self.step_s + images * self.image_s
-                seconds += train / 3 if kind == "forward" else train
+                seconds += train * {"forward": 1 / 3, "input_gradient": 2 / 3}.get(kind, 1.0)
         return seconds
 
 

@@ -279,6 +279,8 @@ def _method_seconds(method: Any, sizes: Sizes, speed: Speed) -> float:
             seconds += speed.layerwise(images, batch, LAYERWISE[kind](sizes))
         elif kind == "forward":
             seconds += speed.forward(images, batch)
+        elif kind == "input_gradient":  # no weight-gradient GEMMs: two of a step's three
+            seconds += speed.train(images, batch) * 2 / 3
         else:
             seconds += speed.train(images, batch)
     return seconds

@@ -27,8 +27,9 @@ class Sizes:
     cpu: bool = True  # where the run goes: some methods take another path on CUDA
 
 
-# A pass: (images, batch, kind) with kind "train", "forward", "per_sample" (torch.func: one
-# gradient an image, and a class) or one of LAYERWISE (the CPU's layerwise squares, an image).
+# A pass: (images, batch, kind) with kind "train", "forward", "input_gradient" (a forward and
+# a backward pass to the input only, weights frozen: UNSIR's noise), "per_sample" (torch.func:
+# one gradient an image, and a class) or one of LAYERWISE (the CPU's layerwise squares).
 Pass = tuple[float, int, str]
 Work = Callable[[Any, Sizes], list[Pass]]
 
@@ -52,7 +53,7 @@ def _retrain(cfg: Any, s: Sizes) -> list[Pass]:
 def _unsir(cfg: Any, s: Sizes) -> list[Pass]:
     noise = s.forget_classes * cfg.noise_batch
     subset = min(cfg.retain_per_class, s.per_class) * (s.n_classes - s.forget_classes)
-    return [(cfg.noise_steps * noise, noise, "train"),
+    return [(cfg.noise_steps * noise, noise, "input_gradient"),
             (cfg.impair_epochs * (noise * cfg.noise_copies + subset), cfg.batch_size, "train"),
             (cfg.repair_epochs * subset, cfg.batch_size, "train")]
 
