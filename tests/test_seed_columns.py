@@ -34,25 +34,32 @@ def test_rows_store_the_unlearning_seed_apart_from_the_training_seed(tiny_spec) 
 
 
 def test_the_published_rows_keep_their_ids() -> None:
-    """The cells of the published 64-model run (default preset, every method, seed 0) have the
-    ids its database stores: the settings added since (population_training) are left out of
-    a cell's id at their default."""
-    plan = resolve(RunArgs(methods=["all"], seeds=[0], device="cpu",
-                           settings=["metrics.population=64"]))
-    (group,) = expand(plan)
+    """The cells of the published 64-model run (default preset, every method, seeds 0 and 1)
+    have the ids its database stores: seed 0's were stored before the settings added since
+    (population_training, the unlearning seed's column), which are left out of a cell's id
+    at their default."""
     with sqlite3.connect(f"{N64.as_uri()}?mode=ro&immutable=1", uri=True) as connection:
-        stored = {row_id for (row_id,) in connection.execute("SELECT row_id FROM results")}
-    assert {cell.row_id for cell in group_cells(plan, group)} == stored
+        stored = connection.execute("SELECT seed, row_id FROM results").fetchall()
+    for seed in (0, 1):
+        plan = resolve(RunArgs(methods=["all"], seeds=[seed], device="cpu",
+                               settings=["metrics.population=64"]))
+        (group,) = expand(plan)
+        assert {cell.row_id for cell in group_cells(plan, group)} == {r for s, r in stored if s == seed}
 
 
 def test_a_database_from_before_the_column_loads_and_gains_it(tmp_path) -> None:
+    """Seed 0 of the published 64-model run was stored before the column existed; the writer
+    of seed 1 added it (``ALTER TABLE ... ADD COLUMN``, which appends it to the stored schema).
+    Without that appended column, seed 0's rows are the database as it was."""
     old = tmp_path / "old.sqlite"
+    added = ", unlearning_seed INTEGER)"
     with sqlite3.connect(N64.as_uri() + "?mode=ro&immutable=1", uri=True) as source:
         schema = source.execute(
             "SELECT sql FROM sqlite_master WHERE name = 'results'").fetchone()[0]
-        rows = source.execute("SELECT * FROM results").fetchall()
         names = [d[0] for d in source.execute("SELECT * FROM results LIMIT 1").description]
-    assert "unlearning_seed" not in names  # stored before the column existed
+        assert schema.endswith(added) and names[-1] == "unlearning_seed"
+        schema, names = schema[: -len(added)] + ")", names[:-1]
+        rows = source.execute(f"SELECT {', '.join(names)} FROM results WHERE seed = 0").fetchall()
     with sqlite3.connect(old) as connection:
         connection.execute(schema)
         marks = ", ".join("?" for _ in names)
