@@ -181,7 +181,7 @@ def way_costs(classes: int, out: int, k: int, groups: int, length: int) -> tuple
 
 def squares_madds(layers: Iterable[tuple[int, int, int, int]], classes: int) -> float:
     """A sample's multiply-adds of the cheaper way, summed over layers given as (out, k,
-    groups, length): what the estimate prices the squares at (benchmark/harness/estimate.py)."""
+    groups, length): what the estimate prices the squares at (benchmark/harness/calibration.py)."""
     return sum(min(way_costs(classes, *layer)) for layer in layers)
 
 

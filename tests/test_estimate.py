@@ -9,7 +9,8 @@ import torch
 
 from benchmark.core.artifacts import ArtifactStore
 from benchmark.core.training import TrainRecipe
-from benchmark.harness.estimate import Speed, estimate, layer_mflops, speed_from_steps
+from benchmark.harness.calibration import Speed, layer_mflops, speed_from_steps
+from benchmark.harness.estimate import estimate
 from benchmark.harness.grid import expand
 from benchmark.harness.jobs import Job
 from benchmark.harness.plan import plan_of
@@ -141,7 +142,7 @@ def test_the_estimate_adds_the_start_up_only_for_a_command(monkeypatch) -> None:
 def test_layerwise_importances_are_priced_from_the_models_layers() -> None:
     """Fisher's exact importances take C - 1 cotangents a sample on the CPU, SSD's and the
     sampled Fisher's one; the squares cost what the cheaper way of each layer costs."""
-    from benchmark.harness.estimate import SQUARES_COST, layer_count
+    from benchmark.harness.calibration import SQUARES_COST, layer_count
     from benchmark.harness.method_work import METHOD_WORK, Sizes
     from methods.fisher import FisherConfig
     from methods.per_sample_squares import squares_madds, way_costs

@@ -10,7 +10,7 @@ import benchmark.harness.estimate as estimate_module
 from benchmark.cli.main import main
 from benchmark.core.artifacts import ArtifactStore
 from benchmark.core.named_files import tomllib
-from benchmark.harness.estimate import Speed
+from benchmark.harness.calibration import Speed
 from benchmark.harness.plan import plan_of
 from benchmark.harness.spec import RunSpec
 from benchmark.tuning.cost import tune_cost

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 
 from benchmark.core.artifacts import ArtifactStore
 from benchmark.core.search_space import Param, quantile
-from benchmark.harness.estimate import Speed, duration, estimate
+from benchmark.harness.calibration import Speed
+from benchmark.harness.estimate import duration, estimate
 from benchmark.harness.grid import expand
 from benchmark.harness.jobs import Job
 from benchmark.harness.plan import Plan

@@ -15,7 +15,7 @@ import time
 
 import torch
 
-from benchmark.harness.estimate import _PlainSgd
+from benchmark.harness.calibration import _PlainSgd
 from benchmark.models.registry import create_model
 
 # name, options, image size, channels, channels_last (as the presets lay them out)
