@@ -48,11 +48,12 @@ def population_table(frame: pd.DataFrame) -> Table | None:
     ordered = rows.sort_values(["model", "dataset", "n_forget", "forget"])
     for (model, dataset, forget), setting in ordered.groupby(SETTING_KEYS, sort=False):
         setting = setting.dropna(subset=["forgetting_quality"])
-        ranking = pd.Series({method: training_seed_means(part, "forgetting_quality").mean()
-                             for method, part in setting.groupby("method")}
-                            ).sort_values(ascending=False, kind="stable")
+        means = {method: training_seed_means(part, "forgetting_quality").mean()
+                 for method, part in setting.groupby("method")}
+        # Best F first; on a tie the original goes last: it is the scale's worst end.
+        ranking = sorted(means, key=lambda m: (-means[m], m == Role.ORIGINAL.value))
         rank = 0
-        for method in ranking.index:
+        for method in ranking:
             part = setting[setting["method"] == method]
             reference = method in (GOLD_METHOD, Role.ORIGINAL.value)
             rank += 0 if reference else 1

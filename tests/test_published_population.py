@@ -42,9 +42,9 @@ N64 = Path(__file__).resolve().parents[1] / "docs/results/population-default-n64
 
 def test_sixty_four_models_every_method_below_retrain_and_above_nothing() -> None:
     """What docs/results/population-default-n64/README.md reads from its database, per
-    training seed (0 and 1): the same order at the top, every method far below the floor."""
+    training seed (0, 1 and 2): the same order at the top, every method far below the floor."""
     frame = load_dataframe(N64)
-    assert (frame["population"] == 64).all() and len(frame) == 26 and set(frame["seed"]) == {0, 1}
+    assert (frame["population"] == 64).all() and len(frame) == 39 and set(frame["seed"]) == {0, 1, 2}
     for _, seed in frame.groupby("seed"):
         seed = seed.set_index("method")
         floor = seed.loc["retrain", "forgetting_quality"]
@@ -53,10 +53,11 @@ def test_sixty_four_models_every_method_below_retrain_and_above_nothing() -> Non
         assert list(methods["forgetting_quality"].nlargest(3).index) == ["unsir", "neggrad", "ssd"]
         assert seed.loc["original", "forgetting_quality"] == 0
         assert seed.loc["retrain", "klom_forget"] < methods["klom_forget"].min()
-    # Between the two seeds Fisher's single-model attack swings from 30 % to under 1 %, F not.
+    # Between seeds Fisher's single-model attack swings from 30 % to under 1 %, F by 0.002 at most.
     fisher = frame[frame["method"] == "fisher"].set_index("seed")
     assert fisher.loc[0, "mia_entropy_member_rate"] > 0.25 > 0.01 > fisher.loc[1, "mia_entropy_member_rate"]
-    assert abs(fisher.loc[0, "forgetting_quality"] - fisher.loc[1, "forgetting_quality"]) < 0.001
+    spread = frame.groupby("method")["forgetting_quality"].agg(lambda f: f.max() - f.min())
+    assert spread.drop(index="retrain").max() < 0.002
 
 
 C10 = Path(__file__).resolve().parents[1] / "docs/results/population-cifar10-n32/results.sqlite"
