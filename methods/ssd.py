@@ -41,8 +41,11 @@ alpha < |D| / |D_f| = 1/f. The paper's forget sets are 1% (a CIFAR-100 class) to
 super-class) of the data; one class of a balanced 10-class set is 10% and then alpha = 10
 selects (almost) nothing, so 10-class presets need a smaller alpha (tests check the bound on
 the importances themselves). ``applicability`` says so before a run whose alpha is at or above
-1/f (``run`` prints it as a warning: SSD would return the original unchanged); the bound does
-not hold for the reference's mini-batch estimator, which is then not warned about.
+1/f (``run`` prints it as a warning: SSD would return the original unchanged), and also below
+it where a selected parameter may hold less than 1 % of its forget-set importance on the
+retained data (``retain_ratio_bound``; 9.1 % at the paper's setting): there SSD changes little
+or nothing. The bound does not hold for the reference's mini-batch estimator, which is then
+not warned about.
 
 Search space (``tune``): alpha log-uniform on 0.5..10, lambda on 0.1..10. Checked against the
 leaderboard's forget sets (issue 22; tests/test_method_ssd.py): 1/f is 10 for one CIFAR-10
@@ -178,6 +181,30 @@ def selection_limit(forget_fraction: float) -> float:
     return 1.0 / forget_fraction
 
 
+def retain_ratio_bound(alpha: float, forget_fraction: float) -> float:
+    """The largest I_r / I_f a selected parameter can have at this alpha and f.
+
+    With I_D = (1 - f) I_r + f I_f, the rule I_f > alpha I_D reads
+    I_r / I_f < (1 - alpha f) / (alpha (1 - f)): 0 at alpha = 1/f, and 9.1 % at the paper's
+    setting (alpha 10 on a 1 % forget set)."""
+    f = forget_fraction
+    return max(0.0, (1.0 - alpha * f) / (alpha * (1.0 - f)))
+
+
+def alpha_for_ratio(ratio: float, forget_fraction: float) -> float:
+    """The alpha whose ``retain_ratio_bound`` is ``ratio`` at this f (its inverse)."""
+    f = forget_fraction
+    return 1.0 / (f + ratio * (1.0 - f))
+
+
+# A warning when a selected parameter may hold at most this share of its forget-set importance
+# on the retained data: an order of magnitude below the paper's setting (9.1 %). On the
+# leaderboard (forget 0,2, f = 20 %) alpha 4.96, tuned on a 10 % forget set, allowed 0.2 %
+# and changed no prediction (docs/results/leaderboard/README.md).
+NEAR_LIMIT_RATIO = 0.01
+PAPER_SETTING = (10.0, 0.01)  # alpha 10 on a CIFAR-100 class (1 % of the data)
+
+
 @register_method
 class SelectiveSynapticDampening(UnlearningMethod):
     """Dampen the weights far more important to the forget set than to the training set."""
@@ -203,13 +230,23 @@ class SelectiveSynapticDampening(UnlearningMethod):
         cfg: SsdConfig = self.config
         if cfg.quirk_minibatch_importance or not forget.forget_samples:
             return None  # the reference's mini-batch importances obey no such bound
-        limit = selection_limit(forget.fraction)
-        if cfg.selection_weighting < limit:
+        alpha, f = cfg.selection_weighting, forget.fraction
+        limit = selection_limit(f)
+        if alpha >= limit:
+            return (f"selection_weighting={alpha:g} selects no parameter: the forget set is "
+                    f"f = {100 * f:.3g} % of the training data and I_D >= f I_f, so I_f > alpha I_D "
+                    f"needs alpha < 1/f = {limit:.4g}; SSD would return the original unchanged "
+                    f"(set ssd.selection_weighting below {limit:.4g})")
+        ratio = retain_ratio_bound(alpha, f)
+        if ratio >= NEAR_LIMIT_RATIO:
             return None
-        return (f"selection_weighting={cfg.selection_weighting:g} selects no parameter: the forget "
-                f"set is f = {100 * forget.fraction:.3g} % of the training data and I_D >= f I_f, so "
-                f"I_f > alpha I_D needs alpha < 1/f = {limit:.4g}; SSD would return the original "
-                f"unchanged (set ssd.selection_weighting below {limit:.4g})")
+        paper = retain_ratio_bound(*PAPER_SETTING)
+        return (f"selection_weighting={alpha:g} is close to its limit 1/f = {limit:.4g} (f = "
+                f"{100 * f:.3g} % of the training data): it selects only parameters whose importance "
+                f"on the retained data is below {100 * ratio:.2g} % of their importance on the "
+                f"forget set, against {100 * paper:.2g} % at the paper's setting, so SSD may change "
+                f"little or nothing (ssd.selection_weighting={alpha_for_ratio(paper, f):.3g} allows "
+                f"the paper's {100 * paper:.2g} %)")
 
     def unlearn(self, model: nn.Module, request: UnlearnRequest) -> nn.Module:
         forget_importance, full_importance = self.importances(model, request)

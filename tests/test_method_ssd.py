@@ -21,8 +21,10 @@ from methods.ssd import (
     SelectiveSynapticDampening,
     SsdConfig,
     _ordered_batches,
+    alpha_for_ratio,
     dampen,
     minibatch_importance,
+    retain_ratio_bound,
     selection_limit,
 )
 from tests.helpers import CPU, RECIPE, new_model, normalizer, request_for, tiny_data
@@ -133,12 +135,12 @@ def test_importances_obey_the_bound_and_nothing_is_selected_at_one_over_f(data, 
     # Below 1/f the same importances do select (the bound is the only thing in the way here).
     assert sum(int((forget_importance[n] > 0.5 * limit * full_importance[n]).sum())
                for n in forget_importance) > 0
-    # ... and applicability warns exactly from 1/f up, naming it.
+    # ... and applicability says "selects no parameter" exactly from 1/f up, naming it.
     summary = ForgetSummary(forget.scenario, forget.size(data), len(data.train_y), 10)
-    assert SelectiveSynapticDampening(SsdConfig(selection_weighting=0.99 * limit)) \
-        .applicability(summary) is None
+    below = SelectiveSynapticDampening(SsdConfig(selection_weighting=0.99 * limit)).applicability(summary)
+    assert below is not None and "selects no parameter" not in below  # the near-limit warning
     warning = SelectiveSynapticDampening(SsdConfig(selection_weighting=limit)).applicability(summary)
-    assert warning is not None and f"1/f = {limit:.4g}" in warning
+    assert warning is not None and "selects no parameter" in warning and f"1/f = {limit:.4g}" in warning
 
 
 def test_the_reference_estimator_is_not_warned_about() -> None:
@@ -154,3 +156,21 @@ def test_search_space_reaches_below_one_over_f_for_the_leaderboard(fraction) -> 
     space = SelectiveSynapticDampening.search_space["selection_weighting"]
     assert space.low < selection_limit(fraction)
     assert space.low <= 0.5 * selection_limit(fraction)  # not only a sliver of it
+
+
+def test_near_the_limit_warns_with_the_retained_share_it_allows() -> None:
+    """Forget 0,2 of the leaderboard (f = 20 %): the alpha tuned on one class (4.96) passes
+    1/f = 5 but allows a selected parameter 0.2 % of its forget importance on the retained
+    data, and changed nothing; the paper's setting allows 9.1 % and is not warned about."""
+    two_classes = ForgetSummary(Scenario.CLASSES, 10_000, 50_000, 10)
+    assert retain_ratio_bound(4.96, 0.2) == pytest.approx(0.008 / 3.968)
+    warning = SelectiveSynapticDampening(SsdConfig(selection_weighting=4.96)).applicability(two_classes)
+    assert warning is not None and "close to its limit 1/f = 5" in warning and "0.2 %" in warning
+    suggested = alpha_for_ratio(retain_ratio_bound(10.0, 0.01), 0.2)
+    assert f"={suggested:.3g} allows" in warning
+    assert retain_ratio_bound(suggested, 0.2) == pytest.approx(retain_ratio_bound(10.0, 0.01))
+    assert SelectiveSynapticDampening(SsdConfig(selection_weighting=suggested)) \
+        .applicability(two_classes) is None
+    paper = ForgetSummary(Scenario.CLASSES, 500, 50_000, 100)
+    assert SelectiveSynapticDampening(SsdConfig()).applicability(paper) is None
+    assert retain_ratio_bound(10.0, 0.01) == pytest.approx(0.9 / 9.9)
