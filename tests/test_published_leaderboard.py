@@ -123,3 +123,30 @@ def test_what_the_readme_reads_of_forget_0_2(frame: pd.DataFrame) -> None:
     # SSD's alpha 4.96 sits just under 1/f = 5: the classes stay as in the original.
     assert tuned.loc["ssd", "forget_acc_test"] == original["forget_acc_test"]
     assert 0.1 < tuned.loc["bad_teacher", "forget_acc_test"] < default.loc["bad_teacher", "forget_acc_test"]
+
+
+def test_what_the_readme_reads_of_random_samples(frame: pd.DataFrame) -> None:
+    """docs/results/leaderboard/README.md, "Seed 0, a random 10 % of the training samples":
+    forget 0,2's original, the class-only methods skipped, the gap and who closes it."""
+    cell = frame[(frame["forget"] == "samples:10%") & (frame["seed"] == 0)].set_index("method")
+    assert len(cell) == 13 and cell["tuned_from"].isna().all()
+    assert sorted(cell.index[cell["status"] == "skipped"]) == ["fisher", "unsir"]
+    ran = cell[cell["status"] != "skipped"]
+    assert (ran["status"] == "ok").all()
+    original, gold = cell.loc["original"], cell.loc["retrain"]
+    two_classes = frame[(frame["forget"] == "0,2") & (frame["method"] == "original")]
+    assert original["test_acc"] == two_classes["test_acc"].iloc[0]  # the same cached model
+    assert gold["time_s"] < 1800
+    gap = ran["forget_acc_train"] - gold["forget_acc_train"]
+    # The gold model treats the forgotten images as unseen: close to its test accuracy.
+    assert abs(gold["forget_acc_train"] - gold["test_acc"]) < 0.01
+    assert 0.06 < gap["original"] < 0.09
+    # Five methods stay within about a point of where the original was.
+    for method in ("finetune", "bad_teacher", "boundary_shrink", "neggrad", "scrub"):
+        assert abs(gap[method] - gap["original"]) < 0.012, method
+    assert gap["ssd"] == gap["original"]  # alpha 10 at f = 10 %: the original back
+    # SalUn and l1-sparse reach the gold level at a price; random labels overshoots.
+    assert abs(gap["salun"]) < 0.012 and abs(gap["l1_sparse"]) < 0.012
+    assert (ran.loc[["salun", "l1_sparse"], "test_acc"] < gold["test_acc"] - 0.015).all()
+    assert gap["random_label"] < -0.04
+    assert ran.loc["random_label", "mia_entropy_member_rate"] < gold["mia_entropy_member_rate"] - 0.4
