@@ -18,6 +18,8 @@ from datasets.forget_sets import ForgetSet
 from methods.api import ForgetSummary
 from methods.fisher_diagonal import fisher_diagonal
 from methods.ssd import (
+    NEAR_LIMIT_RATIO,
+    PAPER_SETTING,
     SelectiveSynapticDampening,
     SsdConfig,
     _ordered_batches,
@@ -25,6 +27,7 @@ from methods.ssd import (
     dampen,
     minibatch_importance,
     retain_ratio_bound,
+    selection_alpha,
     selection_limit,
 )
 from tests.helpers import CPU, RECIPE, new_model, normalizer, request_for, tiny_data
@@ -151,11 +154,47 @@ def test_the_reference_estimator_is_not_warned_about() -> None:
 
 @pytest.mark.parametrize("fraction", [0.1, 0.2, 0.01], ids=["class or 10 %", "two classes",
                                                             "cifar20 sub-class"])
-def test_search_space_reaches_below_one_over_f_for_the_leaderboard(fraction) -> None:
-    """The tuner can reach selecting alphas in every leaderboard scenario (issue 22)."""
-    space = SelectiveSynapticDampening.search_space["selection_weighting"]
-    assert space.low < selection_limit(fraction)
-    assert space.low <= 0.5 * selection_limit(fraction)  # not only a sliver of it
+def test_search_space_selects_in_every_leaderboard_scenario(fraction) -> None:
+    """Every r the tuner can draw gives an alpha below 1/f, from the near-limit edge to well
+    below it, with the paper's share inside (issue 22)."""
+    space = SelectiveSynapticDampening.search_space["max_retain_ratio"]
+    assert "selection_weighting" not in SelectiveSynapticDampening.search_space  # one or the other
+    limit = selection_limit(fraction)
+    highest, lowest = alpha_for_ratio(space.low, fraction), alpha_for_ratio(space.high, fraction)
+    assert highest < limit  # never the dead zone at or above 1/f ...
+    assert retain_ratio_bound(highest, fraction) == pytest.approx(NEAR_LIMIT_RATIO)  # ... up to its edge
+    assert lowest <= 0.5  # as low as the old alpha range reached
+    assert space.low <= retain_ratio_bound(*PAPER_SETTING) <= space.high
+
+
+def test_max_retain_ratio_sets_alpha_from_the_forget_fraction(data, original) -> None:
+    """r gives alpha = 1 / (f + r (1 - f)) from the request's own f, and then unlearns exactly
+    as that alpha does; r = 0 leaves selection_weighting in charge."""
+    forget = (2,)
+    request = request_for(SelectiveSynapticDampening(SsdConfig()), data, forget, 0)
+    n_forget, n_retain = len(request.forget()), len(request.retain())
+    f = n_forget / (n_forget + n_retain)
+    ratio = 0.2
+    alpha = alpha_for_ratio(ratio, f)
+    assert retain_ratio_bound(alpha, f) == pytest.approx(ratio)
+    assert selection_alpha(SsdConfig(max_retain_ratio=ratio), f) == pytest.approx(alpha)
+    assert selection_alpha(SsdConfig(selection_weighting=3.0), f) == 3.0
+    by_ratio = unlearned(original, data, forget, SsdConfig(max_retain_ratio=ratio,
+                                                           selection_weighting=123.0))
+    by_alpha = unlearned(original, data, forget, SsdConfig(selection_weighting=alpha))
+    for a, b in zip(by_ratio.parameters(), by_alpha.parameters(), strict=True):
+        assert torch.equal(a, b)
+    changed = any(not torch.equal(a, b) for a, b in zip(by_ratio.parameters(),
+                                                         original.parameters(), strict=True))
+    assert changed  # r = 20 % selects something on this forget set
+
+
+def test_a_ratio_never_lands_in_the_dead_zone_but_warns_near_the_limit() -> None:
+    two_classes = ForgetSummary(Scenario.CLASSES, 10_000, 50_000, 10)
+    assert SelectiveSynapticDampening(SsdConfig(max_retain_ratio=0.0909)) \
+        .applicability(two_classes) is None  # the paper's share on two classes: alpha 3.67
+    warning = SelectiveSynapticDampening(SsdConfig(max_retain_ratio=0.002)).applicability(two_classes)
+    assert warning is not None and warning.startswith("max_retain_ratio=0.002 (alpha 4.96)")
 
 
 def test_near_the_limit_warns_with_the_retained_share_it_allows() -> None:
@@ -167,7 +206,7 @@ def test_near_the_limit_warns_with_the_retained_share_it_allows() -> None:
     warning = SelectiveSynapticDampening(SsdConfig(selection_weighting=4.96)).applicability(two_classes)
     assert warning is not None and "close to its limit 1/f = 5" in warning and "0.2 %" in warning
     suggested = alpha_for_ratio(retain_ratio_bound(10.0, 0.01), 0.2)
-    assert f"={suggested:.3g} allows" in warning
+    assert f"ssd.selection_weighting={suggested:.3g}, or ssd.max_retain_ratio=0.091" in warning
     assert retain_ratio_bound(suggested, 0.2) == pytest.approx(retain_ratio_bound(10.0, 0.01))
     assert SelectiveSynapticDampening(SsdConfig(selection_weighting=suggested)) \
         .applicability(two_classes) is None
