@@ -56,21 +56,21 @@ does not carry over to another of a different size (on the leaderboard, 4.96 tun
 CIFAR-10 class, f = 10 %, changed nothing on two, f = 20 %); an r keeps its meaning (the same
 setting as r acted there, though far less than on one class: docs/results/leaderboard/).
 
-Search space (``tune``): alpha log-uniform on 0.5..10, lambda on 0.1..10. Checked against the
-leaderboard's forget sets (issue 22; tests/test_method_ssd.py): 1/f is 10 for one CIFAR-10
-class and for a random 10 % of the samples, 5 for two classes and 100 for a CIFAR-20
-sub-class (500 of 50,000 images), so the range reaches below 1/f in every scenario and holds
-the paper's 10 for 1 % forget sets. For two classes the trials drawn above 5 (about a quarter
-of the log range) change nothing and score as the original does; searching r on 0.01..3
-instead would end that (alpha from the near-limit edge to below 0.5 on every forget set up to
-20 %), and is the next step, with the shipped tuned files made again in it.
+Search space (``tune``): r log-uniform on 0.01..3 and lambda on 0.1..10. Before 2026-12-08 the
+space was alpha on 0.5..10 (the leaderboard's SSD file of that time holds alpha and still
+applies): 1/f is 10 for one CIFAR-10 class and a random 10 % of the samples, 5 for two classes
+and 100 for a CIFAR-20 sub-class, so on two classes a quarter of that range selected nothing.
+The r range reaches up to the near-limit warning's edge (r = 1 %: alpha 9.17 on a 10 % forget
+set, 4.81 on 20 %, 50.3 on 1 %) and down to alpha below 0.5 on every forget set up to 20 %
+(tests/test_method_ssd.py checks the leaderboard's forget sets).
 
 Expected: the paper reports forget accuracy at or near retraining's (near 0 for full-class
 forgetting on CIFAR-100 and CIFAR-20 with ResNet-18 and ViT) and retain accuracy close to
 the original's, in a fraction of a fine-tuning epoch's time (two importance passes).
 Measured on the default digits preset (smallcnn, forget class 3, about 10% of the data;
 test accuracies, forget / retain): original 94.6 / 99.1; alpha=10 leaves the model
-unchanged (the bound); alpha=5 gives 0.0 / 97.5 (seeds 1 and 2: 0.0 / 96.0, 0.0 / 99.4).
+unchanged (the bound); alpha=5 gives 0.0 / 97.5 (seeds 1 and 2: 0.0 / 96.0, 0.0 / 99.4); the
+preset's r = 0.1096 (alpha 4.9999 on this f) gives the same three results (checked 2026-12-08).
 The reference's mini-batch estimator at alpha=10 selects far more (gradients of mixed
 batches cancel, so I_D shrinks): 0.0 / 51.6.
 """
@@ -238,11 +238,12 @@ class SelectiveSynapticDampening(UnlearningMethod):
     Config = SsdConfig
     deterministic = True  # no random numbers: its output does not depend on the seed
     search_space = {
-        # Still alpha, not max_retain_ratio: moving the space to r needs the shipped tuned
-        # files (digits, the leaderboard) tuned again in it; until then on two CIFAR-10
-        # classes (1/f = 5) the trials drawn above 5 select nothing.
-        "selection_weighting": LogFloat(0.5, 10.0,
-                    source="ours: up to the paper's 10 (which selects nothing for a 10 % forget set)"),
+        # Searched as r rather than alpha so that one range fits every forget fraction and no
+        # trial lands where alpha >= 1/f selects nothing (a quarter of the old alpha range on
+        # two CIFAR-10 classes): r from the near-limit warning's edge, 1 %, to 3 (alpha below
+        # 0.5 on every forget set up to 20 %); the paper's setting is r = 9.1 %.
+        "max_retain_ratio": LogFloat(0.01, 3.0,
+                    source="ours: 1 % (near the limit 1/f) to 3, around the paper's 9.1 %"),
         "dampening_constant": LogFloat(0.1, 10.0,
                     source="ours: a decade either side of the paper's 1"),
     }
