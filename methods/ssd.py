@@ -69,8 +69,9 @@ forgetting on CIFAR-100 and CIFAR-20 with ResNet-18 and ViT) and retain accuracy
 the original's, in a fraction of a fine-tuning epoch's time (two importance passes).
 Measured on the default digits preset (smallcnn, forget class 3, about 10% of the data;
 test accuracies, forget / retain): original 94.6 / 99.1; alpha=10 leaves the model
-unchanged (the bound); alpha=5 gives 0.0 / 97.5 (seeds 1 and 2: 0.0 / 96.0, 0.0 / 99.4); the
-preset's r = 0.1096 (alpha 4.9999 on this f) gives the same three results (checked 2026-12-08).
+unchanged (the bound); alpha=5 gives 0.0 / 97.5 (seeds 1 and 2: 0.0 / 96.0, 0.0 / 99.4); r =
+0.1096 (alpha 4.9999 on this f) gives the same three results (checked 2026-12-08), but the preset
+keeps alpha 5: the published rows' settings ids must not change (tests/test_seed_columns.py).
 The reference's mini-batch estimator at alpha=10 selects far more (gradients of mixed
 batches cancel, so I_D shrinks): 0.0 / 51.6.
 """
