@@ -34,6 +34,11 @@ def fresh(tmp_path_factory) -> Path:
     return out
 
 
+def _seed_0(frame: pd.DataFrame, forget: str) -> pd.DataFrame:
+    """The published rows of one forget set, training seed 0 (the only seed so far)."""
+    return frame[(frame["forget"] == forget) & (frame["seed"] == 0)]
+
+
 def _without_date(text: str) -> str:
     text = text.replace(str(DATABASE), SOURCE)
     return re.sub(r"generated \d{4}-\d\d-\d\d \d\d:\d\d UTC", "generated (date)", text)
@@ -54,8 +59,8 @@ def test_the_leaderboard_claims_pass_on_the_published_database(frame: pd.DataFra
 
 def test_what_the_readme_reads(frame: pd.DataFrame) -> None:
     """docs/results/leaderboard/README.md, "Seed 0, whole class 3, defaults"."""
-    at_defaults = frame["tuned_from"].isna()
-    rows = frame[(frame["forget"] == "3") & (frame["seed"] == 0) & at_defaults].set_index("method")
+    cell = _seed_0(frame, "3")
+    rows = cell[cell["tuned_from"].isna()].set_index("method")
     assert len(rows) == 13 and (rows["status"] == "ok").all()
     assert rows.loc["original", "test_acc"] >= 0.85  # the issue's strong original
     gold = rows.loc["retrain"]
@@ -71,7 +76,7 @@ def test_what_the_readme_reads(frame: pd.DataFrame) -> None:
 def test_what_the_readme_reads_of_the_tuned_rows(frame: pd.DataFrame) -> None:
     """docs/results/leaderboard/README.md, "UNSIR and SSD tuned": the tuned rows beside the
     defaults, and the tuned files they name (committed beside the database)."""
-    cell = frame[(frame["forget"] == "3") & (frame["seed"] == 0)]
+    cell = _seed_0(frame, "3")
     tuned = cell[cell["tuned_from"].notna()].set_index("method")
     assert sorted(tuned.index) == ["bad_teacher", "boundary_shrink", "ssd", "unsir"]
     assert (tuned["status"] == "ok").all()
@@ -95,7 +100,7 @@ def test_what_the_readme_reads_of_the_tuned_rows(frame: pd.DataFrame) -> None:
 def test_what_the_readme_reads_of_forget_0_2(frame: pd.DataFrame) -> None:
     """docs/results/leaderboard/README.md, "Seed 0, whole classes 0 and 2": its own original,
     the defaults, and the four tuned rows with the class scenario's files."""
-    cell = frame[(frame["forget"] == "0,2") & (frame["seed"] == 0)]
+    cell = _seed_0(frame, "0,2")
     assert (cell["status"] == "ok").all()
     default = cell[cell["tuned_from"].isna()].set_index("method")
     tuned = cell[cell["tuned_from"].notna()].set_index("method")
@@ -104,7 +109,7 @@ def test_what_the_readme_reads_of_forget_0_2(frame: pd.DataFrame) -> None:
     original, gold = default.loc["original"], default.loc["retrain"]
     # A second training of seed 0's original, not the one of forget 3 (whose cache was gone):
     # both clear the issue's 85 %, and they differ.
-    first = frame[(frame["forget"] == "3") & (frame["method"] == "original")]["test_acc"].iloc[0]
+    first = _seed_0(frame, "3").set_index("method").loc["original", "test_acc"]
     assert original["test_acc"] >= 0.85 and first >= 0.85
     assert original["test_acc"] != first
     assert gold["forget_acc_test"] == 0 and gold["time_s"] < 1800
@@ -128,14 +133,14 @@ def test_what_the_readme_reads_of_forget_0_2(frame: pd.DataFrame) -> None:
 def test_what_the_readme_reads_of_random_samples(frame: pd.DataFrame) -> None:
     """docs/results/leaderboard/README.md, "Seed 0, a random 10 % of the training samples":
     forget 0,2's original, the class-only methods skipped, the gap and who closes it."""
-    cell = frame[(frame["forget"] == "samples:10%") & (frame["seed"] == 0)].set_index("method")
+    cell = _seed_0(frame, "samples:10%").set_index("method")
     assert len(cell) == 13 and cell["tuned_from"].isna().all()
     assert sorted(cell.index[cell["status"] == "skipped"]) == ["fisher", "unsir"]
     ran = cell[cell["status"] != "skipped"]
     assert (ran["status"] == "ok").all()
     original, gold = cell.loc["original"], cell.loc["retrain"]
-    two_classes = frame[(frame["forget"] == "0,2") & (frame["method"] == "original")]
-    assert original["test_acc"] == two_classes["test_acc"].iloc[0]  # the same cached model
+    two_classes = _seed_0(frame, "0,2").set_index("method")
+    assert original["test_acc"] == two_classes.loc["original", "test_acc"]  # the same cached model
     assert gold["time_s"] < 1800
     gap = ran["forget_acc_train"] - gold["forget_acc_train"]
     # The gold model treats the forgotten images as unseen: close to its test accuracy.
