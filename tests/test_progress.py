@@ -100,3 +100,21 @@ def test_off_a_terminal_a_short_phase_stays_one_line(tiny_spec) -> None:
     buffer = io.StringIO()
     run(tiny_spec, Reporter.rich(Console(file=buffer, force_terminal=False, width=200)))
     assert "so far)" not in buffer.getvalue()  # the default heartbeat is a minute
+
+
+def test_labels_and_notes_are_printed_as_written() -> None:
+    """A forget set's name is text: `subclass:rocket` followed by ": 1/20" was printed as a
+    rocket (rich's :rocket: emoji code), and brackets would have been markup."""
+    buffer = io.StringIO()
+    reporter = Reporter.rich(Console(file=buffer, force_terminal=False, width=200), heartbeat_s=0.0)
+    reporter.start()
+    reporter.set_total(1)
+    label = "resnet9/cifar20 seed 0: retraining without subclass:rocket"
+    with reporter.phase(label):
+        progress(1, 20, "loss 2.5 [bold]")
+    reporter.note("forget subclass:rocket: [red]stored[/red]")
+    reporter.finish()
+    lines = buffer.getvalue().splitlines()
+    assert any(line.startswith(f"{label}: 1/20 loss 2.5 [bold] (") for line in lines), lines
+    assert "forget subclass:rocket: [red]stored[/red]" in lines
+    assert "\U0001f680" not in buffer.getvalue()

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 import torch
 
 from benchmark.core.errors import UserError
 from benchmark.core.scenarios import Scenario
+from benchmark.harness.dry_run import dry_run_lines
+from benchmark.harness.estimate import estimate
+from benchmark.harness.grid import expand
+from benchmark.harness.plan import plan_of
 from benchmark.harness.runner import run
 from datasets import load_dataset
 from datasets.forget_sets import ForgetSet, parse_forget_sets
+from tests.test_warnings import Warned
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +78,35 @@ def test_random_samples_run_and_class_only_methods_are_skipped(tiny_spec) -> Non
     # The gold model never saw the forgotten samples; the original trained on them.
     assert rows["retrain"]["timings"]["samples_seen"]["retain"] == 540
     assert rows["original"]["metrics"]["forget_acc_train"] >= rows["retrain"]["metrics"]["forget_acc_train"]
+
+
+def test_methods_not_defined_for_the_scenario_cost_nothing(tiny_spec) -> None:
+    # The estimate once priced UNSIR and Fisher on random samples (18 min of a CIFAR-20 cell's
+    # 2.2 h) although the harness only writes their skipped rows.
+    tiny_spec.methods = ["unsir", "fisher", "finetune"]
+    tiny_spec.forget = ["samples:10%"]
+    plan = plan_of(tiny_spec)
+    cost = estimate(plan, expand(plan))
+    assert (cost.todo, cost.undefined) == (5, 2) and "finetune" in cost.parts
+    assert not {"unsir", "fisher"} & set(cost.parts)
+    assert cost.text().endswith("; 2 of a method not defined for its scenario, stored as skipped)")
+    lines = dry_run_lines(plan)
+    assert "unsir (not defined for samples: a skipped row)" in lines[-2]
+    assert lines[-1].startswith("5 cells: 3 to measure, 0 already stored, 2 skipped (method not "
+                                "defined for the scenario); 2 reference model(s) to train")
+    # A later run left with only those cells writes their rows and trains nothing, not even
+    # the references it would need for a measured cell (the cache is emptied to tell).
+    tiny_spec.methods = ["finetune"]
+    run(tiny_spec)
+    shutil.rmtree(tiny_spec.cache_dir)
+    tiny_spec.methods = ["unsir", "fisher", "finetune"]
+    reporter = Warned()
+    rows = {row["method"]: row for row in run(tiny_spec, reporter)}
+    assert "nothing to train: the 2 cells left are of a method not defined for its scenario, " \
+           "stored as skipped" in reporter.notes
+    assert rows["unsir"]["status"] == rows["fisher"]["status"] == "skipped"
+    assert rows["finetune"]["status"] == "ok"
+    assert not list(Path(tiny_spec.cache_dir).rglob("*.pt"))
 
 
 def test_a_subclass_runs_on_data_with_superclasses(tiny_spec) -> None:

@@ -34,7 +34,7 @@ def whole(table: Table) -> Table:
 
 def natural_width(table: Table) -> int:
     """The width ``table`` takes when nothing limits it."""
-    probe = Console(width=100_000, file=io.StringIO())
+    probe = Console(width=100_000, file=io.StringIO(), emoji=False)
     return probe.measure(table).maximum
 
 
@@ -49,11 +49,11 @@ def records(table: Table) -> list[str]:
 def console_for(table: Table | None = None, stderr: bool = False) -> Console:
     """The console to print on: the terminal's, or one as wide as ``table`` (at least 80)
     whose lines never wrap, off a terminal."""
-    console = Console(stderr=stderr)
+    console = Console(stderr=stderr, emoji=False)  # names such as subclass:rocket: stay text
     if console.is_terminal:
         return console
     width = max(80, natural_width(table)) if table is not None else 80
-    return Console(stderr=stderr, width=width, soft_wrap=True)
+    return Console(stderr=stderr, width=width, soft_wrap=True, emoji=False)
 
 
 def print_table(table: Table, console: Console | None = None) -> Console:

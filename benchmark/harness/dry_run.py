@@ -16,7 +16,7 @@ from benchmark.harness.grid import expand
 from benchmark.harness.plan import Plan
 from benchmark.harness.prechecks import applicability_warnings
 from benchmark.harness.references import reference_keys
-from benchmark.harness.rows import group_cells
+from benchmark.harness.rows import group_cells, undefined_reason
 from benchmark.harness.store import ResultStore
 from benchmark.harness.trainable import check_loaded
 from datasets.base import ImageDataset
@@ -32,7 +32,7 @@ def dry_run_lines(plan: Plan, data: dict[str, ImageDataset] | None = None) -> li
     lines = [f"dry run: results {plan.results}, cache {plan.checkpoint_dir} (nothing is trained "
              "or written)", *(f"note: {note}" for note in notes),
              *(f"warning: {line}" for line in warnings)]
-    to_measure = total = 0
+    to_measure = total = undefined = 0
     to_train: set[str] = set()
     for group in groups:
         lines.append(f"{group.model}/{group.dataset} seed {group.seed}:")
@@ -45,6 +45,11 @@ def dry_run_lines(plan: Plan, data: dict[str, ImageDataset] | None = None) -> li
             for cell in (c for c in cells if c.forget == forget):
                 total += 1
                 done = cell.row_id in stored and not plan.rerun
+                if not done and undefined_reason(cell):
+                    undefined += 1
+                    states.append(f"{cell.method} (not defined for {forget.scenario.value}: "
+                                  "a skipped row)")
+                    continue
                 to_measure += not done
                 state = "stored" if done else "to measure"
                 if cell.method in cached:
@@ -52,7 +57,9 @@ def dry_run_lines(plan: Plan, data: dict[str, ImageDataset] | None = None) -> li
                 states.append(f"{cell.method} ({state})")
             to_train |= {keys[kind] for kind, hit in cached.items() if not hit}
             lines.append(f"  forget {forget.label}: " + "; ".join(states))
-    lines.append(f"{total} cells: {to_measure} to measure, {total - to_measure} already stored; "
+    skipped = f", {undefined} skipped (method not defined for the scenario)" if undefined else ""
+    lines.append(f"{total} cells: {to_measure} to measure, {total - to_measure - undefined} "
+                 f"already stored{skipped}; "
                  f"{len(to_train)} reference model(s) to train (originals and gold retrains not cached)")
     return lines
 

@@ -43,7 +43,7 @@ from benchmark.harness.jobs import Job
 from benchmark.harness.method_work import LAYERWISE, METHOD_WORK, Sizes, one_epoch
 from benchmark.harness.plan import Plan
 from benchmark.harness.references import key_parts  # the one definition of the cache key
-from benchmark.harness.rows import group_cells
+from benchmark.harness.rows import group_cells, undefined_reason
 
 # Per-sample gradients (Fisher, SSD: torch.func.vmap of a vjp) run far below batched training:
 # 7.5 GFLOP/s (ResNet-9) and 8.6 GFLOP/s (smallcnn) on 2 AMD EPYC vCPUs alone, against
@@ -68,18 +68,29 @@ class Estimate:
     cells: int = 0
     todo: int = 0
     loaded: int = 0  # cached originals and gold models that will be loaded, not trained
+    undefined: int = 0  # cells of a method not defined for their scenario: a skipped row, no work
 
     @property
     def nothing_to_do(self) -> bool:
-        return self.todo == 0
+        """No cell left to measure (skipped rows of undefined methods are written at once)."""
+        return self.todo == self.undefined
 
     def text(self) -> str:
-        if self.nothing_to_do:
+        if self.todo == 0:
             return f"nothing to do: all {self.cells} cells are stored"
-        parts = ", ".join(f"{name} {duration(s)}" for name, s in self.parts.items() if s >= 0.5)
-        loaded = f"; {self.loaded} cached model{'s' * (self.loaded != 1)} loaded" if self.loaded else ""
-        return (f"about {duration(self.seconds)} from now for {self.todo} of {self.cells} cells"
-                f" ({parts}{loaded})")
+        undefined = "of a method not defined for its scenario, stored as skipped"
+        if self.nothing_to_do:
+            return f"nothing to train: the {_cells(self.todo)} left are {undefined}"
+        undefined = f"{self.undefined} {undefined}" if self.undefined else ""
+        notes = [", ".join(f"{name} {duration(s)}" for name, s in self.parts.items() if s >= 0.5),
+                 f"{self.loaded} cached model{'s' * (self.loaded != 1)} loaded" if self.loaded else "",
+                 undefined]
+        return (f"about {duration(self.seconds)} from now for {self.todo} of {_cells(self.cells)}"
+                f" ({'; '.join(note for note in notes if note)})")
+
+
+def _cells(count: int) -> str:
+    return f"{count} cell{'s' * (count != 1)}"
 
 
 def duration(seconds: float) -> str:
@@ -105,19 +116,23 @@ def estimate(plan: Plan, jobs: Iterable[Job | Group], artifacts: ArtifactStore |
     parts: dict[str, float] = {}
     cells = sum(len(job.cells) for job in jobs) if cells is None else cells
     todo = sum(len(job.todo) for job in jobs)
-    loaded = 0
+    loaded = undefined = 0
     speeds = {} if speeds is None else speeds
     for job in jobs:
         if not job.todo:
             continue
+        skipped = sum(1 for cell in job.cells if cell.row_id in job.todo and undefined_reason(cell))
+        undefined += skipped
+        if skipped == len(job.todo):
+            continue  # only skipped rows to write (group_run): no calibration, no references
         group = job.group
         key = (group.model, group.dataset)
         if key not in speeds:
             speeds[key] = calibrate(plan, group)
         loaded += _group_cost(plan, job, speeds[key], artifacts, parts)
-    if todo and plan.metrics.mia and ATTACK_MODULE not in sys.modules:
+    if todo > undefined and plan.metrics.mia and ATTACK_MODULE not in sys.modules:
         parts["overhead"] = parts.get("overhead", 0.0) + ATTACK_IMPORT_S
-    return Estimate(sum(parts.values()), parts, cells, todo, loaded)
+    return Estimate(sum(parts.values()), parts, cells, todo, loaded, undefined)
 
 
 def _whole(plan: Plan, group: Group) -> Job:
@@ -146,7 +161,8 @@ def _group_cost(plan: Plan, job: Job, speed: Speed, artifacts: ArtifactStore | N
     original_logits = False
     population_originals = False  # the group's population originals counted already
     for forget in group.forget_sets:
-        todo = [c for c in job.cells if c.forget == forget and c.row_id in job.todo]
+        todo = [c for c in job.cells if c.forget == forget and c.row_id in job.todo
+                and not undefined_reason(c)]
         if not todo:
             continue
         forget_train, forget_test = forget.masks(data)

@@ -22,13 +22,12 @@ from benchmark.harness.population import Outputs, Population
 from benchmark.harness.progress import Reporter
 from benchmark.harness.provenance import provenance
 from benchmark.harness.references import Reference, gold_model, original_model
-from benchmark.harness.rows import CellSpec, make_row
+from benchmark.harness.rows import CellSpec, make_row, undefined_reason
 from benchmark.harness.schema import STATUS_SKIPPED
 from benchmark.harness.threads import choose_threads, forward_mflops
 from benchmark.harness.timing import speedup
 from benchmark.harness.unlearning import Outcome, unlearn_in
 from benchmark.models import resolved_options
-from methods import METHODS
 
 # A model whose retain accuracy is below this many times chance (1 / classes) has collapsed:
 # it no longer classifies, so its "forget accuracy 0" says nothing about forgetting.
@@ -65,6 +64,14 @@ class GroupRun:
     def run(self, cells: list[CellSpec], todo: set[str]) -> None:
         """Measure the cells in ``todo`` (the driver reports the others as already stored)."""
         ctx, group = self.ctx, self.group
+        todo = set(todo)
+        for item in cells:  # stored first: a forget set left with only these trains nothing
+            reason = undefined_reason(item) if item.row_id in todo else None
+            if reason:
+                self._store(item, error=reason, status=STATUS_SKIPPED)
+                todo.discard(item.row_id)
+        if not todo:
+            return
         original = original_model(ctx)
         self.original_path = original.path
         original_logits: OriginalLogits | None = None  # shared by the forget sets
@@ -96,11 +103,6 @@ class GroupRun:
     def _measure(self, item: CellSpec, original: Reference, gold: Reference,
                  evaluator: Evaluator, population: Population | None) -> None:
         label = f"{self.ctx.where(item.forget)}: {item.method}"
-        if item.role is Role.METHOD and item.forget.scenario not in METHODS.get(item.method).scenarios:
-            supported = ", ".join(sorted(s.value for s in METHODS.get(item.method).scenarios))
-            self._store(item, error=f"{item.method} is defined for: {supported}; not for "
-                        f"the {item.forget.scenario.value} scenario", status=STATUS_SKIPPED)
-            return
         with self.ctx.reporter.phase(f"{label} (unlearning)"):
             result = self._model_of(item, original, gold)
         timings: dict[str, Any] = {"unlearn_s": result.seconds, "samples_seen": result.samples_seen}

@@ -74,6 +74,19 @@ def group_cells(plan: Plan, group: Group) -> list[CellSpec]:
             for forget in group.forget_sets for method in roles]
 
 
+def undefined_reason(item: CellSpec) -> str | None:
+    """Why a method's cell does no work: the method is not defined for its forget set's
+    scenario (UNSIR and Fisher are whole-class only). Its row is stored as skipped with this
+    reason, before any model is trained; None for every other cell."""
+    if item.role is not Role.METHOD:
+        return None
+    scenarios = METHODS.get(item.method).scenarios
+    if item.forget.scenario in scenarios:
+        return None
+    supported = ", ".join(sorted(s.value for s in scenarios))
+    return f"{item.method} is defined for: {supported}; not for the {item.forget.scenario.value} scenario"
+
+
 def access_of(item: CellSpec) -> tuple[list[str], bool]:
     """(declared data access, zero-glance) of the cell's method; the original sees everything."""
     if item.role is Role.ORIGINAL:
