@@ -155,3 +155,32 @@ def test_what_the_readme_reads_of_random_samples(frame: pd.DataFrame) -> None:
     assert (ran.loc[["salun", "l1_sparse"], "test_acc"] < gold["test_acc"] - 0.015).all()
     assert gap["random_label"] < -0.04
     assert ran.loc["random_label", "mia_entropy_member_rate"] < gold["mia_entropy_member_rate"] - 0.4
+
+
+def test_what_the_readme_reads_of_the_subclass(frame: pd.DataFrame) -> None:
+    """docs/results/leaderboard/README.md, "Seed 0, the sub-class rocket of CIFAR-20": its own
+    original, Fisher skipped, who comes close to the gold model and at what price."""
+    cell = _seed_0(frame, "subclass:rocket").set_index("method")
+    assert len(cell) == 12 and cell["tuned_from"].isna().all() and "unsir" not in cell.index
+    assert list(cell.index[cell["status"] == "skipped"]) == ["fisher"]
+    ran = cell[cell["status"] != "skipped"]
+    assert (ran["status"] == "ok").all() and (ran["dataset"] == "cifar20").all()
+    original, gold = cell.loc["original"], cell.loc["retrain"]
+    assert 0.70 < original["test_acc"] < 0.72
+    assert (original["forget_acc_test"], gold["forget_acc_test"]) == (0.76, 0.01)
+    gap = ran["forget_acc_test"] - gold["forget_acc_test"]
+    retain = ran["retain_acc_test"] - gold["retain_acc_test"]
+    # Random labels and SSD within one test image of the gold model, at a small retain price.
+    assert gap["random_label"] == pytest.approx(0.01) and gap["ssd"] == pytest.approx(0.01)
+    assert -0.015 < retain["random_label"] < 0 and -0.015 < retain["ssd"] < 0
+    assert ran.loc["bad_teacher", "forget_acc_test"] == 0.07 and retain["bad_teacher"] > 0
+    assert ran.loc["bad_teacher", "speedup_vs_retrain"] > 45
+    # The three push the attack's member rate below the gold model's.
+    members = ran["mia_entropy_member_rate"]
+    assert (members[["random_label", "ssd", "bad_teacher"]] < 0.04).all()
+    assert 0.19 < members["retrain"] < 0.2
+    # The costly ones leave 10-22 %; Boundary Shrink pays in retain accuracy; SCRUB barely moves.
+    assert (ran.loc[["l1_sparse", "neggrad", "salun"], "forget_acc_test"].between(0.095, 0.225)).all()
+    assert (retain[["l1_sparse", "neggrad", "salun"]].between(-0.045, -0.028)).all()
+    assert retain["boundary_shrink"] < -0.16
+    assert ran.loc["finetune", "forget_acc_test"] == 0.34 and ran.loc["scrub", "forget_acc_test"] == 0.62
