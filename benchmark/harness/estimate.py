@@ -57,6 +57,7 @@ CELL_OVERHEAD_S = 0.3  # per measured cell: warm-up copy, weight distances, MIA,
 # nothing start sooner (benchmark/metrics/mia.py).
 ATTACK_IMPORT_S = 2.0
 ATTACK_MODULE = "sklearn.linear_model"
+UNDEFINED = "of a method not defined for its scenario, stored as skipped"  # how those cells are named
 
 
 @dataclass(frozen=True)
@@ -78,13 +79,11 @@ class Estimate:
     def text(self) -> str:
         if self.todo == 0:
             return f"nothing to do: all {self.cells} cells are stored"
-        undefined = "of a method not defined for its scenario, stored as skipped"
         if self.nothing_to_do:
-            return f"nothing to train: the {_cells(self.todo)} left are {undefined}"
-        undefined = f"{self.undefined} {undefined}" if self.undefined else ""
+            return f"nothing to train: the {_cells(self.todo)} left are {UNDEFINED}"
         notes = [", ".join(f"{name} {duration(s)}" for name, s in self.parts.items() if s >= 0.5),
                  f"{self.loaded} cached model{'s' * (self.loaded != 1)} loaded" if self.loaded else "",
-                 undefined]
+                 f"{self.undefined} {UNDEFINED}" if self.undefined else ""]
         return (f"about {duration(self.seconds)} from now for {self.todo} of {_cells(self.cells)}"
                 f" ({'; '.join(note for note in notes if note)})")
 
